@@ -1,0 +1,67 @@
+# Two commands matter: `make run` (the assistant) and `make test` (everything CI
+# checks). Both install what they need: venv, locked packages, redis-server, a model.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+
+.PHONY: help install redis train run shell test validate pytest test-stories crossval lock lint format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(BIN)/python || "$$(scripts/python310.sh)" -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv==0.13.9
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv with the locked dependencies
+
+redis:  ## install redis-server if needed and start the project's Redis
+	@scripts/redis.sh start >/dev/null && echo "redis on 127.0.0.1:$${REDIS_PORT:-6390}"
+
+train: install  ## train only if data/, config.yml or domain.yml changed
+	@scripts/train-if-changed.sh
+
+run: install train  ## run Redis, the action server and the Rasa server (Ctrl-C stops all)
+	@scripts/redis.sh install
+	@scripts/run.sh server
+
+shell: install train  ## talk to the assistant in the terminal (offline)
+	@scripts/redis.sh install
+	@scripts/run.sh shell
+
+validate: install  ## rasa data validate, warnings are errors
+	$(BIN)/rasa data validate --fail-on-warnings
+
+pytest: install  ## the pytest suite (starts its own Redis and servers)
+	@scripts/redis.sh install
+	$(BIN)/python -m pytest -q
+
+test-stories: train  ## rasa test on tests/test_stories.yml, any wrong prediction fails
+	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out results/stories
+
+test: validate train test-stories pytest  ## everything CI runs
+
+crossval: install  ## 5-fold NLU cross-validation; fails if weighted intent F1 < 0.90
+	$(BIN)/rasa test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
+	$(BIN)/python scripts/check_f1.py results/crossval/intent_report.json 0.90
+
+lock:  ## re-pin every dependency from requirements.in
+	$(BIN)/uv pip compile requirements.in --python-version 3.10 \
+	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+
+lint: install  ## ruff
+	$(BIN)/ruff check actions connectors tests scripts
+	$(BIN)/ruff format --check actions connectors tests scripts
+
+format: install
+	$(BIN)/ruff format actions connectors tests scripts
+	$(BIN)/ruff check --fix actions connectors tests scripts
+
+clean:  ## remove models, results and the venv (not Redis data)
+	rm -rf models results $(VENV)

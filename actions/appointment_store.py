@@ -1,0 +1,201 @@
+"""Appointments in Redis, keyed by the customer's phone number (Rasa's sender id).
+
+Booking and moving check for overlaps and write in one Lua script, so two customers
+texting for the same slot at once cannot both get it. All keys share the hash tag
+`{appointments}`: one cluster slot, so the script stays legal on a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from actions.business import Service
+from actions.scheduling import Booked
+
+PREFIX = "{appointments}"
+SCHEDULE_KEY = f"{PREFIX}:schedule"  # zset: id -> start epoch (active ones only)
+ENDS_KEY = f"{PREFIX}:ends"  # hash: id -> end epoch (active ones only)
+# Longest appointment we look back for when checking overlaps.
+MAX_DURATION = timedelta(hours=12)
+
+ACTIVE = ("booked", "confirmed")
+
+
+def appointment_key(appointment_id: str) -> str:
+    return f"{PREFIX}:appt:{appointment_id}"
+
+
+def customer_key(customer: str) -> str:
+    return f"{PREFIX}:customer:{customer}"
+
+
+class SlotTaken(Exception):
+    """Another appointment overlaps the requested time."""
+
+
+@dataclass(frozen=True)
+class Appointment:
+    id: str
+    customer: str
+    service: str
+    name: str
+    start: datetime
+    end: datetime
+    status: str
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+# KEYS: schedule, ends, customer zset, appointment hash
+# ARGV: id, start_ts, end_ts, lookback_s, then field/value pairs for the hash
+_PLACE = """
+local start_ts = tonumber(ARGV[2])
+local end_ts = tonumber(ARGV[3])
+local others = redis.call('ZRANGEBYSCORE', KEYS[1], start_ts - tonumber(ARGV[4]),
+                          '(' .. ARGV[3])
+for _, other in ipairs(others) do
+  if other ~= ARGV[1] then
+    local other_end = tonumber(redis.call('HGET', KEYS[2], other))
+    if other_end and other_end > start_ts then return 0 end
+  end
+end
+redis.call('ZADD', KEYS[1], start_ts, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], end_ts)
+redis.call('ZADD', KEYS[3], start_ts, ARGV[1])
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+end
+return 1
+"""
+
+
+class AppointmentStore:
+    """The clinic's diary. One instance per process, over a shared Redis client."""
+
+    def __init__(self, redis: Redis, timezone: ZoneInfo) -> None:
+        self._redis = redis
+        self._tz = timezone
+        self._place = redis.register_script(_PLACE)
+
+    async def book(
+        self, customer: str, service: Service, start: datetime, name: str
+    ) -> Appointment:
+        appointment = Appointment(
+            id=uuid.uuid4().hex[:12],
+            customer=customer,
+            service=service.key,
+            name=name,
+            start=start,
+            end=start + service.duration,
+            status="booked",
+        )
+        await self._write(appointment)
+        return appointment
+
+    async def move(
+        self, appointment: Appointment, start: datetime, service: Service
+    ) -> Appointment:
+        moved = replace(
+            appointment, start=start, end=start + service.duration, status="booked"
+        )
+        await self._write(moved)
+        return moved
+
+    async def cancel(self, appointment: Appointment) -> Appointment:
+        cancelled = replace(appointment, status="cancelled")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(SCHEDULE_KEY, appointment.id)
+            pipe.hdel(ENDS_KEY, appointment.id)
+            pipe.hset(appointment_key(appointment.id), "status", "cancelled")
+            await pipe.execute()
+        return cancelled
+
+    async def confirm(self, appointment: Appointment) -> Appointment:
+        await self._redis.hset(appointment_key(appointment.id), "status", "confirmed")
+        return replace(appointment, status="confirmed")
+
+    async def get(self, appointment_id: str) -> Appointment | None:
+        fields = await self._redis.hgetall(appointment_key(appointment_id))
+        return self._from_hash(fields) if fields else None
+
+    async def upcoming(self, customer: str, now: datetime) -> list[Appointment]:
+        """Active appointments that have not ended yet, soonest first."""
+        since = (now - MAX_DURATION).timestamp()
+        ids = await self._redis.zrangebyscore(customer_key(customer), since, "+inf")
+        found = [await self.get(_text(i)) for i in ids]
+        return [a for a in found if a and a.active and a.end > now]
+
+    async def booked_between(self, start: datetime, end: datetime) -> list[Booked]:
+        """Every active appointment overlapping [start, end), for free-slot search."""
+        scored = await self._redis.zrangebyscore(
+            SCHEDULE_KEY,
+            (start - MAX_DURATION).timestamp(),
+            f"({end.timestamp()}",
+            withscores=True,
+        )
+        if not scored:
+            return []
+        ends = await self._redis.hmget(ENDS_KEY, [i for i, _ in scored])
+        booked = []
+        for (_, s), e in zip(scored, ends):
+            if e is None:
+                continue  # cancelled between the two reads
+            slot = Booked(self._at(float(s)), self._at(float(e)))
+            if slot.end > start:
+                booked.append(slot)
+        return booked
+
+    async def _write(self, appointment: Appointment) -> None:
+        fields: Sequence[str] = (
+            "id", appointment.id,
+            "customer", appointment.customer,
+            "service", appointment.service,
+            "name", appointment.name,
+            "start", appointment.start.isoformat(),
+            "end", appointment.end.isoformat(),
+            "status", appointment.status,
+        )  # fmt: skip
+        placed = await self._place(
+            keys=[
+                SCHEDULE_KEY,
+                ENDS_KEY,
+                customer_key(appointment.customer),
+                appointment_key(appointment.id),
+            ],
+            args=[
+                appointment.id,
+                int(appointment.start.timestamp()),
+                int(appointment.end.timestamp()),
+                int(MAX_DURATION.total_seconds()),
+                *fields,
+            ],
+        )
+        if not placed:
+            raise SlotTaken(appointment.start.isoformat())
+
+    def _at(self, epoch: float) -> datetime:
+        return datetime.fromtimestamp(epoch, self._tz)
+
+    def _from_hash(self, raw: dict) -> Appointment:
+        f = {_text(k): _text(v) for k, v in raw.items()}
+        return Appointment(
+            id=f["id"],
+            customer=f["customer"],
+            service=f["service"],
+            name=f["name"],
+            start=datetime.fromisoformat(f["start"]).astimezone(self._tz),
+            end=datetime.fromisoformat(f["end"]).astimezone(self._tz),
+            status=f["status"],
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,310 @@
+"""The booking form: service, day and time, name, then an explicit yes.
+
+Slots are asked in `domain.yml` order. Questions are custom `action_ask_*` actions so
+they can show numbered options and the reason the last answer did not work.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import connections
+from actions.appointment_store import SlotTaken
+from actions.business import Business, Service, business
+from actions.formatting import Option, format_money, format_when, resolve_choice
+from actions.replies import options_from_slot, options_slot, say
+from actions.scheduling import parse_when
+from actions.time_choice import choose_time, diary
+
+# Intents that are never an answer to the form's question (rules handle them).
+DIGRESSIONS = {"faq", "stop", "request_human", "bot_challenge"}
+NOT_A_NAME = {
+    "yes", "y", "no", "n", "ok", "okay", "hi", "hello", "hey", "thanks", "sure",
+    "stop", "help", "what", "why",
+}  # fmt: skip
+_NAME_LEAD = re.compile(
+    r"^\s*(?:(?:my\s+name\s+is|my\s+names|name\s+is|i\s*am|i'?m|it'?s|its|"
+    r"this\s+is|put\s+it\s+under|under|the\s+name\s+is|name)\s*[:,]?\s+)",
+    re.IGNORECASE,
+)
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent NLU gave the message (nlu_fallback included, unlike rasa_sdk's
+    get_intent_of_latest_message, which skips it)."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def service_options(biz: Business) -> list[Option]:
+    return [Option(title=s.name, payload=s.key) for s in biz.services]
+
+
+def match_service(text: str, entities: list[dict[str, Any]], biz: Business,
+                  offered: list[Option]) -> Service | None:
+    """An entity first, then an option pick, then a service named in the text."""
+    for entity in entities:
+        if entity.get("entity") == "service":
+            found = biz.service(str(entity.get("value", "")).lower())
+            if found:
+                return found
+    picked = resolve_choice(text, offered or service_options(biz))
+    if picked and biz.service(picked):
+        return biz.service(picked)
+    lowered = text.lower()
+    named = [s for s in biz.services if s.key in lowered or s.name in lowered]
+    return named[0] if len(named) == 1 else None
+
+
+def clean_name(text: str) -> str | None:
+    """ "its sam lee" -> "Sam Lee"; None for what is clearly not a name."""
+    name = _NAME_LEAD.sub("", text).strip(" .,!?:;\"'")
+    name = re.sub(r"\s+", " ", name)
+    if not name or len(name) > 60 or name.lower() in NOT_A_NAME:
+        return None
+    if any(ch.isdigit() for ch in name) or not re.search(r"[A-Za-z]", name):
+        return None
+    if len(name.split()) > 5:
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in name.split())
+
+
+def service_phrase(service: Service) -> str:
+    return f"A {service.name} takes {service.duration_minutes} min ({format_money(service.price)})."
+
+
+def slot_before_this_turn(tracker: Tracker, slot: str) -> Any:
+    """The value a slot had before this message: rasa_sdk has already overwritten
+    `tracker.slots` with the raw extracted text by the time validation runs."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+def current_start(value: Any, biz: Business) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(biz.timezone)
+    except ValueError:
+        return None
+
+
+class ValidateBookingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_booking_form"
+
+    async def extract_appointment_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The requested slot takes any answer; other turns only a clear date/time.
+
+        That second case is how "book a cleaning tomorrow at 3" fills the time at
+        once and how "actually make it 4pm" corrects it at the confirmation step.
+        """
+        if latest_intent(tracker) in DIGRESSIONS:
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "appointment_time":
+            return {"appointment_time": text}
+        biz = business()
+        if parse_when(text, biz.now(), biz.date_order) is not None:
+            return {"appointment_time": text}
+        return {}
+
+    async def validate_service(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        biz = business()
+        offered = options_from_slot(tracker.get_slot("offered_options"))
+        service = match_service(
+            str(value or ""), tracker.latest_message.get("entities") or [], biz,
+            offered if tracker.get_slot("requested_slot") == "service" else [],
+        )
+        if service is None:
+            return {"service": None, "booking_note": "Sorry, we don't offer that."}
+        return {"service": service.key, "offered_options": None}
+
+    async def validate_appointment_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        biz = business()
+        service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
+        now = biz.now()
+        current = current_start(slot_before_this_turn(tracker, "appointment_time"), biz)
+        offered = (
+            options_from_slot(tracker.get_slot("offered_options"))
+            if tracker.get_slot("requested_slot") == "appointment_time"
+            else []
+        )
+        booked = await diary(connections.appointments(), biz, now, ignore=None)
+        choice = choose_time(str(value), offered, service, current, booked, biz, now)
+        if choice.start is not None:
+            return {
+                "appointment_time": choice.start.isoformat(),
+                "offered_options": None,
+                "booking_confirmed": None,
+            }
+        return {
+            "appointment_time": None,
+            "offered_options": options_slot(choice.options),
+            "booking_note": choice.note,
+        }
+
+    async def validate_customer_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        name = clean_name(str(value or ""))
+        if name is None:
+            return {"customer_name": None, "booking_note": "Sorry, I didn't get a name."}
+        return {"customer_name": name}
+
+    async def validate_booking_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        if value is True:
+            return {"booking_confirmed": True}
+        return {
+            "booking_confirmed": None,
+            "appointment_time": None,
+            "offered_options": None,
+            "booking_note": "OK, let's find another time.",
+        }
+
+
+class ActionAskService(Action):
+    def name(self) -> str:
+        return "action_ask_service"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        options = service_options(business())
+        note = tracker.get_slot("booking_note")
+        say(dispatcher, f"{note or ''} Which service would you like?", options)
+        return [SlotSet("offered_options", options_slot(options)), SlotSet("booking_note", None)]
+
+
+def resumed_prefix(tracker: Tracker) -> str:
+    """After a digression (an FAQ answer), say where we are before asking again."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") not in (
+            "action_listen", "booking_form", "reschedule_form", None,
+        ):
+            return "Back to your booking: " if event["name"] in (
+                "action_answer_faq", "utter_iamabot") else ""
+        if event.get("event") == "user":
+            return ""
+    return ""
+
+
+class ActionAskAppointmentTime(Action):
+    def name(self) -> str:
+        return "action_ask_appointment_time"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        biz = business()
+        service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
+        options = options_from_slot(tracker.get_slot("offered_options"))
+        note = tracker.get_slot("booking_note") or ""
+        prefix = resumed_prefix(tracker)
+        if options:
+            say(dispatcher, f"{prefix}{note}", options)
+        else:
+            intro = "" if note else service_phrase(service)
+            say(dispatcher, f"{prefix}{note} {intro} What day and time suit you? e.g. Tue 3pm")
+        return [SlotSet("booking_note", None)]
+
+
+class ActionAskCustomerName(Action):
+    def name(self) -> str:
+        return "action_ask_customer_name"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        note = tracker.get_slot("booking_note") or ""
+        say(dispatcher, f"{resumed_prefix(tracker)}{note} What name should I put the appointment under?")
+        return [SlotSet("booking_note", None)]
+
+
+class ActionAskBookingConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_booking_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        biz = business()
+        service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
+        start = current_start(tracker.get_slot("appointment_time"), biz)
+        when = format_when(start) if start else "that time"
+        name = tracker.get_slot("customer_name") or "you"
+        say(
+            dispatcher,
+            f"{resumed_prefix(tracker)}{service.name.capitalize()} for {name}, {when}."
+            " Reply Y to book or N to change it.",
+        )
+        return []
+
+
+class ActionBookAppointment(Action):
+    def name(self) -> str:
+        return "action_book_appointment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        biz = business()
+        service = biz.service(tracker.get_slot("service") or "")
+        start = current_start(tracker.get_slot("appointment_time"), biz)
+        name = tracker.get_slot("customer_name") or ""
+        reset = [
+            SlotSet("service", None),
+            SlotSet("appointment_time", None),
+            SlotSet("booking_confirmed", None),
+            SlotSet("offered_options", None),
+        ]
+        if service is None or start is None:
+            say(dispatcher, "Sorry, something went wrong with that booking. Please text 'book' to start again.")
+            return reset
+        try:
+            await connections.appointments().book(tracker.sender_id, service, start, name)
+        except SlotTaken:
+            say(dispatcher, f"Sorry, {format_when(start)} was just taken. Text 'book' to pick another time.")
+            return reset
+        say(dispatcher, f"Booked: {format_when(start)}. Reply C to confirm closer to the day, or text us anytime to reschedule.")
+        return reset
+
+
+class ActionStopForm(Action):
+    """ "never mind" inside a form: leave it and forget its half-filled answers."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        nothing = "Nothing was booked." if tracker.active_loop_name == "booking_form" else "Your appointment is unchanged."
+        say(dispatcher, f"OK, I've stopped. {nothing} Text us anytime.")
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("service", None),
+            SlotSet("appointment_time", None),
+            SlotSet("booking_confirmed", None),
+            SlotSet("new_time", None),
+            SlotSet("offered_options", None),
+            SlotSet("booking_note", None),
+        ]

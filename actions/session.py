@@ -1,0 +1,63 @@
+"""action_session_start: which channel this is, a greeting that fits it, and the name.
+
+Only the customer's name survives into a new session: a half-finished booking from
+yesterday must not resurface when the customer texts today.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.business import business
+from actions.replies import say
+
+CARRIED_OVER = ("customer_name",)
+# Rasa input channel name -> channel_type slot value.
+CHANNEL_TYPES = {"twilio_sms": "sms", "rest": "rest", "cmdline": "cmdline"}
+
+
+def channel_type(metadata: Any, latest_input_channel: str | None) -> str:
+    """From the message's metadata, else the tracker's latest input channel.
+
+    A brand-new conversation has no earlier message to read the channel from, so the
+    SMS and REST channels put `channel_type` into the metadata. `rasa shell` sends
+    none, so a conversation with neither is the shell.
+    """
+    if isinstance(metadata, dict) and metadata.get("channel_type"):
+        return str(metadata["channel_type"])
+    if latest_input_channel:
+        return CHANNEL_TYPES.get(latest_input_channel, latest_input_channel)
+    return "cmdline"
+
+
+def greeting(channel: str, business_name: str, name: str | None) -> str:
+    hello = f"Hi {name}," if name else "Hi,"
+    if channel == "sms":
+        return f"{hello} this is {business_name}."
+    if channel == "cmdline":
+        return (f"{hello} this is {business_name}'s assistant (test shell). Type as a "
+                "customer would text, e.g. 'book a cleaning tue 3pm'.")
+    return f"{hello} this is {business_name}'s assistant."
+
+
+class ActionSessionStart(Action):
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        channel = channel_type(
+            tracker.get_slot("session_started_metadata"),
+            tracker.get_latest_input_channel(),
+        )
+        carried = {slot: tracker.get_slot(slot) for slot in CARRIED_OVER}
+        events: list[EventType] = [SessionStarted(), SlotSet("channel_type", channel)]
+        events += [SlotSet(k, v) for k, v in carried.items() if v is not None]
+        say(dispatcher, greeting(channel, business().name, carried.get("customer_name")))
+        events.append(ActionExecuted("action_listen"))
+        return events

@@ -1,0 +1,141 @@
+"""Turn a customer's answer to "what day and time?" into a free slot or options.
+
+Shared by booking and rescheduling: the reply is an option number from the last
+question, or free text ("sat morning", "tomorrow at 3"), checked against opening
+hours and the diary in Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from actions.appointment_store import Appointment, AppointmentStore
+from actions.business import Business, Service
+from actions.formatting import (
+    Option,
+    format_day,
+    format_time,
+    format_when,
+    resolve_choice,
+)
+from actions.scheduling import (
+    Booked,
+    nearby_alternatives,
+    options_for,
+    parse_when,
+    resolve_start,
+    slot_problem,
+)
+
+NOT_UNDERSTOOD = "Sorry, I didn't catch a day and time."
+
+
+@dataclass(frozen=True)
+class TimeChoice:
+    """Either an accepted start, or options (and why) to put to the customer."""
+
+    start: datetime | None = None
+    options: list[Option] = field(default_factory=list)
+    note: str | None = None
+
+
+def slot_options(starts: Sequence[datetime]) -> list[Option]:
+    """Titles show the day only when the options span more than one day."""
+    one_day = len({s.date() for s in starts}) <= 1
+    return [
+        Option(
+            title=format_time(s) if one_day else format_when(s).replace(",", ""),
+            payload=s.isoformat(),
+        )
+        for s in starts
+    ]
+
+
+def problem_sentence(problem: str, start: datetime, biz: Business) -> str:
+    when = format_when(start)
+    hours = biz.hours_on(start.date())
+    sentences = {
+        "past": f"Sorry, {when} has already passed.",
+        "too_soon": f"Sorry, we need at least {biz.min_notice_minutes} minutes' notice.",
+        "too_far": f"Sorry, we only book up to {biz.horizon_days} days ahead.",
+        "closed": f"Sorry, we're closed on {start.strftime('%A')}s.",
+        "outside_hours": (
+            f"Sorry, {when} is outside our hours"
+            + (
+                f" ({format_time(hours.opens)}-{format_time(hours.closes)})."
+                if hours
+                else "."
+            )
+        ),
+        "off_grid": f"Sorry, {when} isn't a start time we use.",
+        "taken": f"Sorry, {when} is taken.",
+    }
+    return sentences.get(problem, f"Sorry, {when} isn't available.")
+
+
+async def diary(
+    store: AppointmentStore, biz: Business, now: datetime, ignore: Appointment | None
+) -> list[Booked]:
+    """Everything booked from now to the booking horizon, minus the one being moved."""
+    booked = await store.booked_between(
+        now - timedelta(hours=12), now + timedelta(days=biz.horizon_days + 1)
+    )
+    if ignore is None:
+        return booked
+    return [b for b in booked if (b.start, b.end) != (ignore.start, ignore.end)]
+
+
+def choose_time(
+    text: str,
+    offered: Sequence[Option],
+    service: Service,
+    current: datetime | None,
+    booked: Sequence[Booked],
+    biz: Business,
+    now: datetime,
+) -> TimeChoice:
+    """Pure decision: the caller fetched `booked` and passes the clock in."""
+    picked = resolve_choice(text, offered) if offered else None
+    if picked:
+        start = datetime.fromisoformat(picked).astimezone(biz.timezone)
+        problem = slot_problem(start, service, biz, booked, now)
+        if problem is None:
+            return TimeChoice(start=start)
+        return _alternatives(problem, start, service, booked, biz, now)
+
+    request = parse_when(text, now, biz.date_order)
+    if request is None:
+        return TimeChoice(note=NOT_UNDERSTOOD, options=list(offered))
+    start = resolve_start(request, current, now, biz.timezone)
+    if start is not None:
+        problem = slot_problem(start, service, biz, booked, now)
+        if problem is None:
+            return TimeChoice(start=start)
+        return _alternatives(problem, start, service, booked, biz, now)
+
+    starts = options_for(request, service, biz, booked, now)
+    if not starts:
+        return TimeChoice(note="Sorry, nothing is free then.")
+    days = {s.date() for s in starts}
+    if len(days) == 1:
+        note = f"{format_day(starts[0].date())} has free times."
+    else:
+        note = "These times are free."
+    return TimeChoice(options=slot_options(starts), note=note)
+
+
+def _alternatives(
+    problem: str,
+    start: datetime,
+    service: Service,
+    booked: Sequence[Booked],
+    biz: Business,
+    now: datetime,
+) -> TimeChoice:
+    nearby = nearby_alternatives(start, service, biz, booked, now)
+    note = problem_sentence(problem, start, biz)
+    if nearby:
+        note += " Nearby:"
+    return TimeChoice(options=slot_options(nearby), note=note)

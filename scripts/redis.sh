@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's own Redis: installed from Debian if absent, on loopback, AOF on.
+#   scripts/redis.sh install   install redis-server if it is missing
+#   scripts/redis.sh start     start it (no-op if already answering); prints its PID
+#   scripts/redis.sh stop      stop the server this script started
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${REDIS_PORT:-6390}"
+DIR="${REDIS_DIR:-var/redis}"
+
+install() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  echo "redis-server not found: installing the Debian package" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+}
+
+ping() { redis-cli -h 127.0.0.1 -p "$PORT" ping >/dev/null 2>&1; }
+
+start() {
+  install
+  mkdir -p "$DIR"
+  if ping; then cat "$DIR/redis.pid" 2>/dev/null || true; return 0; fi
+  redis-server --bind 127.0.0.1 --port "$PORT" --dir "$(pwd)/$DIR" \
+    --appendonly yes --appendfsync everysec --save "" \
+    --pidfile "$(pwd)/$DIR/redis.pid" --logfile "$(pwd)/$DIR/redis.log" \
+    --daemonize yes
+  for _ in $(seq 50); do ping && break; sleep 0.1; done
+  ping || { echo "error: redis did not start, see $DIR/redis.log" >&2; exit 1; }
+  cat "$DIR/redis.pid"
+}
+
+stop() {
+  if [ -f "$DIR/redis.pid" ]; then
+    kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+    rm -f "$DIR/redis.pid"
+  fi
+}
+
+"${1:-start}"

@@ -1,0 +1,120 @@
+"""`make run`'s script brings the assistant up; REST books an appointment; Ctrl-C
+stops every process it started.
+
+Real processes: the project's run script, the action server, the Rasa server with the
+trained model, and a real Redis. Needs models/assistant.tar.gz (`make train`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_sync  # test side only: the servers under test use redis.asyncio
+
+from tests.actions.trackers import local, mdy, next_weekday
+from tests.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).parents[2]
+MODEL = ROOT / "models" / "assistant.tar.gz"
+
+
+def post(port: int, sender: str, text: str) -> list[str]:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook", body,
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return [m.get("text", "") for m in json.load(response)]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "run script exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(1)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def assistant(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    assert MODEL.exists(), "no trained model: run `make train` first"
+    rasa_port, action_port = free_port(), free_port()
+    endpoints = tmp_path_factory.mktemp("run") / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: redis\n  url: 127.0.0.1\n  port: {redis_server.port}\n  db: 1\n"
+    )
+    env = {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "REDIS_PORT": str(redis_server.port),
+        "REDIS_URL": redis_server.url,
+        "RASA_ENDPOINTS": str(endpoints),
+    }
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{action_port}/health", process)
+        wait_for(f"http://127.0.0.1:{rasa_port}/status", process)
+        yield {"rasa_port": rasa_port, "action_port": action_port, "process": process}
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_rest_channel_books_an_appointment_in_a_few_turns(assistant: dict, redis_server: RedisServer) -> None:
+    day = next_weekday(1)  # a Tuesday at least two days ahead
+    port, sender = assistant["rasa_port"], "+15555550123"
+
+    first = post(port, sender, f"hi can i book a cleaning {mdy(day)} at 10am")
+    assert first[0] == "Hi, this is Bright Smile Dental's assistant."
+    assert first[-1] == "What name should I put the appointment under?"
+
+    second = post(port, sender, "sam lee")
+    assert second[-1].startswith("Cleaning for Sam Lee, Tue")
+    assert "10:00am. Reply Y to book or N to change it." in second[-1]
+
+    third = post(port, sender, "y")
+    assert third[-1].startswith("Booked: Tue") and "10:00am" in third[-1]
+
+    client = redis_sync.Redis.from_url(redis_server.url)
+    ids = client.zrange(f"{{appointments}}:customer:{sender}", 0, -1)
+    stored = client.hgetall(f"{{appointments}}:appt:{ids[0].decode()}")
+    assert stored[b"name"] == b"Sam Lee" and stored[b"service"] == b"cleaning"
+    assert stored[b"start"].decode() == local(day, 10).isoformat()
+
+    checked = post(port, sender, "when is my appt")
+    assert checked[-1].startswith("You have a cleaning on Tue")
+
+
+def test_ctrl_c_stops_everything_the_run_script_started(assistant: dict) -> None:
+    process: subprocess.Popen = assistant["process"]
+    children = subprocess.run(
+        ["pgrep", "-g", str(process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(children) >= 3  # the script, the action server, the Rasa server
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
+                 and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+        time.sleep(0.5)
+    assert alive == []

@@ -1,0 +1,68 @@
+"""Project-level promises: pinned versions, enough NLU data, enough test stories."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_rasa_and_rasa_sdk_share_major_minor() -> None:
+    rasa, sdk = version("rasa").split("."), version("rasa-sdk").split(".")
+    assert rasa[:2] == sdk[:2], (version("rasa"), version("rasa-sdk"))
+
+
+def test_lock_pins_every_dependency() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines and all(re.match(r"^[A-Za-z0-9_.\-\[\]]+==\S+$", line) for line in lines)
+
+
+def nlu_examples() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text()).get("nlu", []):
+            if "intent" in block:
+                examples = [
+                    re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", line[2:].strip())
+                    for line in block["examples"].splitlines()
+                    if line.strip().startswith("- ")
+                ]
+                found.setdefault(block["intent"], []).extend(examples)
+    return found
+
+
+def test_every_intent_has_fifteen_examples_with_sms_style_writing() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    examples = nlu_examples()
+    retrieval = {k.split("/")[0] for k in examples if "/" in k}
+    for intent in domain["intents"]:
+        if intent.startswith("EXTERNAL_"):
+            continue  # triggered by the business's systems, never typed
+        keys = [k for k in examples if k == intent or k.startswith(f"{intent}/")]
+        assert keys, intent
+        for key in keys:
+            texts = examples[key]
+            assert len(texts) >= 15, (key, len(texts))
+            # at least one lower-case, unpunctuated text message per intent
+            assert any(t == t.lower() and not re.search(r"[.!?]$", t) for t in texts), key
+    assert retrieval == {"faq"}
+    assert len([k for k in examples if k.startswith("faq/")]) >= 8
+
+
+def test_sms_shorthand_is_in_the_training_data() -> None:
+    everything = {t.lower() for texts in nlu_examples().values() for t in texts}
+    for shorthand in ("r u open sat", "cxl my appt", "need 2 reschedule", "wat time u close"):
+        assert shorthand in everything, shorthand
+
+
+def test_there_are_at_least_thirty_test_conversations() -> None:
+    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())["stories"]
+    assert len(stories) >= 30
