@@ -145,7 +145,7 @@ class AppointmentStore:
             return []
         ends = await self._redis.hmget(ENDS_KEY, [i for i, _ in scored])
         booked = []
-        for (_, s), e in zip(scored, ends):
+        for (_, s), e in zip(scored, ends, strict=True):
             if e is None:
                 continue  # cancelled between the two reads
             slot = Booked(self._at(float(s)), self._at(float(e)))

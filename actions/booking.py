@@ -18,9 +18,9 @@ from rasa_sdk.types import DomainDict
 from actions import connections
 from actions.appointment_store import SlotTaken
 from actions.business import Business, Service, business
+from actions.dates import parse_when
 from actions.formatting import Option, format_money, format_when, resolve_choice
 from actions.replies import options_from_slot, options_slot, say
-from actions.scheduling import parse_when
 from actions.time_choice import choose_time, diary
 
 # Intents that are never an answer to the form's question (rules handle them).
@@ -46,8 +46,9 @@ def service_options(biz: Business) -> list[Option]:
     return [Option(title=s.name, payload=s.key) for s in biz.services]
 
 
-def match_service(text: str, entities: list[dict[str, Any]], biz: Business,
-                  offered: list[Option]) -> Service | None:
+def match_service(
+    text: str, entities: list[dict[str, Any]], biz: Business, offered: list[Option]
+) -> Service | None:
     """An entity first, then an option pick, then a service named in the text."""
     for entity in entities:
         if entity.get("entity") == "service":
@@ -123,13 +124,18 @@ class ValidateBookingForm(FormValidationAction):
         return {}
 
     async def validate_service(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
         biz = business()
         offered = options_from_slot(tracker.get_slot("offered_options"))
         service = match_service(
-            str(value or ""), tracker.latest_message.get("entities") or [], biz,
+            str(value or ""),
+            tracker.latest_message.get("entities") or [],
+            biz,
             offered if tracker.get_slot("requested_slot") == "service" else [],
         )
         if service is None:
@@ -137,7 +143,10 @@ class ValidateBookingForm(FormValidationAction):
         return {"service": service.key, "offered_options": None}
 
     async def validate_appointment_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
         biz = business()
@@ -164,16 +173,25 @@ class ValidateBookingForm(FormValidationAction):
         }
 
     async def validate_customer_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
         name = clean_name(str(value or ""))
         if name is None:
-            return {"customer_name": None, "booking_note": "Sorry, I didn't get a name."}
+            return {
+                "customer_name": None,
+                "booking_note": "Sorry, I didn't get a name.",
+            }
         return {"customer_name": name}
 
     async def validate_booking_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
         if value is True:
@@ -190,22 +208,32 @@ class ActionAskService(Action):
     def name(self) -> str:
         return "action_ask_service"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         options = service_options(business())
         note = tracker.get_slot("booking_note")
         say(dispatcher, f"{note or ''} Which service would you like?", options)
-        return [SlotSet("offered_options", options_slot(options)), SlotSet("booking_note", None)]
+        return [
+            SlotSet("offered_options", options_slot(options)),
+            SlotSet("booking_note", None),
+        ]
 
 
 def resumed_prefix(tracker: Tracker) -> str:
     """After a digression (an FAQ answer), say where we are before asking again."""
     for event in reversed(tracker.events):
         if event.get("event") == "action" and event.get("name") not in (
-            "action_listen", "booking_form", "reschedule_form", None,
+            "action_listen",
+            "booking_form",
+            "reschedule_form",
+            None,
         ):
-            return "Back to your booking: " if event["name"] in (
-                "action_answer_faq", "utter_iamabot") else ""
+            return (
+                "Back to your booking: "
+                if event["name"] in ("action_answer_faq", "utter_iamabot")
+                else ""
+            )
         if event.get("event") == "user":
             return ""
     return ""
@@ -215,8 +243,9 @@ class ActionAskAppointmentTime(Action):
     def name(self) -> str:
         return "action_ask_appointment_time"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
         options = options_from_slot(tracker.get_slot("offered_options"))
@@ -226,7 +255,10 @@ class ActionAskAppointmentTime(Action):
             say(dispatcher, f"{prefix}{note}", options)
         else:
             intro = "" if note else service_phrase(service)
-            say(dispatcher, f"{prefix}{note} {intro} What day and time suit you? e.g. Tue 3pm")
+            say(
+                dispatcher,
+                f"{prefix}{note} {intro} What day and time suit you? e.g. Tue 3pm",
+            )
         return [SlotSet("booking_note", None)]
 
 
@@ -234,10 +266,14 @@ class ActionAskCustomerName(Action):
     def name(self) -> str:
         return "action_ask_customer_name"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         note = tracker.get_slot("booking_note") or ""
-        say(dispatcher, f"{resumed_prefix(tracker)}{note} What name should I put the appointment under?")
+        say(
+            dispatcher,
+            f"{resumed_prefix(tracker)}{note} What name should I put the appointment under?",
+        )
         return [SlotSet("booking_note", None)]
 
 
@@ -245,8 +281,9 @@ class ActionAskBookingConfirmed(Action):
     def name(self) -> str:
         return "action_ask_booking_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
         start = current_start(tracker.get_slot("appointment_time"), biz)
@@ -264,8 +301,9 @@ class ActionBookAppointment(Action):
     def name(self) -> str:
         return "action_book_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         service = biz.service(tracker.get_slot("service") or "")
         start = current_start(tracker.get_slot("appointment_time"), biz)
@@ -277,14 +315,25 @@ class ActionBookAppointment(Action):
             SlotSet("offered_options", None),
         ]
         if service is None or start is None:
-            say(dispatcher, "Sorry, something went wrong with that booking. Please text 'book' to start again.")
+            say(
+                dispatcher,
+                "Sorry, something went wrong with that booking. Please text 'book' to start again.",
+            )
             return reset
         try:
-            await connections.appointments().book(tracker.sender_id, service, start, name)
+            await connections.appointments().book(
+                tracker.sender_id, service, start, name
+            )
         except SlotTaken:
-            say(dispatcher, f"Sorry, {format_when(start)} was just taken. Text 'book' to pick another time.")
+            say(
+                dispatcher,
+                f"Sorry, {format_when(start)} was just taken. Text 'book' to pick another time.",
+            )
             return reset
-        say(dispatcher, f"Booked: {format_when(start)}. Reply C to confirm closer to the day, or text us anytime to reschedule.")
+        say(
+            dispatcher,
+            f"Booked: {format_when(start)}. Reply C to confirm closer to the day, or text us anytime to reschedule.",
+        )
         return reset
 
 
@@ -294,9 +343,14 @@ class ActionStopForm(Action):
     def name(self) -> str:
         return "action_stop_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        nothing = "Nothing was booked." if tracker.active_loop_name == "booking_form" else "Your appointment is unchanged."
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        nothing = (
+            "Nothing was booked."
+            if tracker.active_loop_name == "booking_form"
+            else "Your appointment is unchanged."
+        )
         say(dispatcher, f"OK, I've stopped. {nothing} Text us anytime.")
         return [
             ActiveLoop(None),

@@ -76,7 +76,9 @@ class Business:
 
 def _parse_hours(raw: Any) -> dict[int, OpeningHours]:
     if not isinstance(raw, dict):
-        raise BusinessFileError("hours: expected a mapping of mon..sun to 'HH:MM-HH:MM'")
+        raise BusinessFileError(
+            "hours: expected a mapping of mon..sun to 'HH:MM-HH:MM'"
+        )
     unknown = set(raw) - set(WEEKDAYS)
     if unknown:
         raise BusinessFileError(f"hours: unknown day(s) {sorted(unknown)}")

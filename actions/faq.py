@@ -23,7 +23,9 @@ def opening_hours(biz: Business) -> str:
     runs: list[tuple[int, int, str]] = []
     for day in range(7):
         hours = biz.hours.get(day)
-        label = f"{format_time(hours.opens)}-{format_time(hours.closes)}" if hours else ""
+        label = (
+            f"{format_time(hours.opens)}-{format_time(hours.closes)}" if hours else ""
+        )
         if runs and runs[-1][2] == label and runs[-1][1] == day - 1:
             runs[-1] = (runs[-1][0], day, label)
         else:
@@ -68,14 +70,22 @@ def _insurance(b: Business) -> str:
 
 
 def _cancellation(b: Business) -> str:
-    fee = (f" Cancellations with less than {b.cancellation_notice_hours}h notice may be "
-           f"charged {format_money(b.cancellation_fee)}.") if b.cancellation_fee else ""
+    fee = (
+        (
+            f" Cancellations with less than {b.cancellation_notice_hours}h notice may be "
+            f"charged {format_money(b.cancellation_fee)}."
+        )
+        if b.cancellation_fee
+        else ""
+    )
     return f"You can cancel or move an appointment by text anytime.{fee}"
 
 
 def _contact(b: Business) -> str:
-    return (f"Call us at {b.phone} during opening hours, or text 'talk to a person' "
-            "here and a team member will text you back.")
+    return (
+        f"Call us at {b.phone} during opening hours, or text 'talk to a person' "
+        "here and a team member will text you back."
+    )
 
 
 ANSWERS: dict[str, Callable[[Business], str]] = {
@@ -106,9 +116,13 @@ class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         topic = faq_topic(tracker.latest_message)
         answer = faq_answer(topic, business()) if topic else None
-        say(dispatcher, answer or "Sorry, I don't know that one. " + _contact(business()))
+        say(
+            dispatcher,
+            answer or "Sorry, I don't know that one. " + _contact(business()),
+        )
         return []

@@ -33,8 +33,9 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         await connections.handoffs().record(
             HandoffRequest(
@@ -44,6 +45,9 @@ class ActionHandoff(Action):
                 last_messages=last_messages(tracker.events),
             )
         )
-        say(dispatcher, "Sure. A team member will text you back here during opening "
-                        f"hours ({opening_hours(biz)}).")
+        say(
+            dispatcher,
+            "Sure. A team member will text you back here during opening "
+            f"hours ({opening_hours(biz)}).",
+        )
         return [ConversationPaused()]

@@ -22,7 +22,9 @@ from actions.replies import options_from_slot, options_slot, say
 from actions.scheduling import within_cancellation_window
 from actions.time_choice import choose_time, diary
 
-NO_APPOINTMENT = "I can't find an upcoming appointment for this number. Text 'book' to make one."
+NO_APPOINTMENT = (
+    "I can't find an upcoming appointment for this number. Text 'book' to make one."
+)
 
 
 async def next_appointment(customer: str, biz: Business) -> Appointment | None:
@@ -40,15 +42,21 @@ class ActionCheckAppointment(Action):
     def name(self) -> str:
         return "action_check_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
-        upcoming = await connections.appointments().upcoming(tracker.sender_id, biz.now())
+        upcoming = await connections.appointments().upcoming(
+            tracker.sender_id, biz.now()
+        )
         if not upcoming:
             say(dispatcher, NO_APPOINTMENT)
         elif len(upcoming) == 1:
             status = " (confirmed)" if upcoming[0].status == "confirmed" else ""
-            say(dispatcher, f"You have a {describe(upcoming[0], biz)}{status}. Text us to reschedule or cancel.")
+            say(
+                dispatcher,
+                f"You have a {describe(upcoming[0], biz)}{status}. Text us to reschedule or cancel.",
+            )
         else:
             listed = join_words([describe(a, biz) for a in upcoming[:3]])
             say(dispatcher, f"You have a {listed}.")
@@ -59,23 +67,34 @@ class ValidateRescheduleForm(FormValidationAction):
     def name(self) -> str:
         return "validate_reschedule_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
         """Nothing to ask when there is nothing to move: the form ends at once."""
         if await next_appointment(tracker.sender_id, business()) is None:
             return []
         return domain_slots
 
-    async def extract_new_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
+    async def extract_new_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if latest_intent(tracker) in DIGRESSIONS:
             return {}
         if tracker.get_slot("requested_slot") != "new_time":
             return {}
         return {"new_time": tracker.latest_message.get("text") or ""}
 
-    async def validate_new_time(self, value: Any, dispatcher: CollectingDispatcher,
-                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_new_time(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         biz = business()
         now = biz.now()
         appointment = await next_appointment(tracker.sender_id, biz)
@@ -84,7 +103,9 @@ class ValidateRescheduleForm(FormValidationAction):
         service = biz.service(appointment.service) or biz.services[0]
         offered = options_from_slot(tracker.get_slot("offered_options"))
         booked = await diary(connections.appointments(), biz, now, ignore=appointment)
-        choice = choose_time(str(value), offered, service, appointment.start, booked, biz, now)
+        choice = choose_time(
+            str(value), offered, service, appointment.start, booked, biz, now
+        )
         if choice.start is not None:
             return {"new_time": choice.start.isoformat(), "offered_options": None}
         return {
@@ -98,8 +119,9 @@ class ActionAskNewTime(Action):
     def name(self) -> str:
         return "action_ask_new_time"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         options = options_from_slot(tracker.get_slot("offered_options"))
         note = tracker.get_slot("booking_note") or ""
@@ -107,11 +129,17 @@ class ActionAskNewTime(Action):
         if options:
             say(dispatcher, f"{prefix}{note}", options)
         elif note:
-            say(dispatcher, f"{prefix}{note} When would you like to come instead? e.g. Fri 2pm")
+            say(
+                dispatcher,
+                f"{prefix}{note} When would you like to come instead? e.g. Fri 2pm",
+            )
         else:
             appointment = await next_appointment(tracker.sender_id, biz)
             what = f"You have a {describe(appointment, biz)}. " if appointment else ""
-            say(dispatcher, f"{prefix}{what}When would you like to come instead? e.g. Fri 2pm")
+            say(
+                dispatcher,
+                f"{prefix}{what}When would you like to come instead? e.g. Fri 2pm",
+            )
         return [SlotSet("booking_note", None)]
 
 
@@ -119,8 +147,9 @@ class ActionRescheduleAppointment(Action):
     def name(self) -> str:
         return "action_reschedule_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         reset = [SlotSet("new_time", None), SlotSet("offered_options", None)]
         appointment = await next_appointment(tracker.sender_id, biz)
@@ -135,7 +164,10 @@ class ActionRescheduleAppointment(Action):
         try:
             await connections.appointments().move(appointment, start, service)
         except SlotTaken:
-            say(dispatcher, f"Sorry, {format_when(start)} was just taken. Text 'reschedule' to pick another time.")
+            say(
+                dispatcher,
+                f"Sorry, {format_when(start)} was just taken. Text 'reschedule' to pick another time.",
+            )
             return reset
         say(dispatcher, f"Moved: {format_when(start)}. See you then.")
         return reset
@@ -145,18 +177,26 @@ class ActionOfferCancel(Action):
     def name(self) -> str:
         return "action_offer_cancel"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         appointment = await next_appointment(tracker.sender_id, biz)
         if appointment is None:
             say(dispatcher, NO_APPOINTMENT)
             return [SlotSet("pending_cancel_id", None)]
         fee = ""
-        if biz.cancellation_fee and within_cancellation_window(appointment.start, biz.now(), biz):
-            fee = (f" It's less than {biz.cancellation_notice_hours}h away, so a "
-                   f"{format_money(biz.cancellation_fee)} fee may apply.")
-        say(dispatcher, f"Cancel your {describe(appointment, biz)}? Reply Y to cancel or N to keep it.{fee}")
+        if biz.cancellation_fee and within_cancellation_window(
+            appointment.start, biz.now(), biz
+        ):
+            fee = (
+                f" It's less than {biz.cancellation_notice_hours}h away, so a "
+                f"{format_money(biz.cancellation_fee)} fee may apply."
+            )
+        say(
+            dispatcher,
+            f"Cancel your {describe(appointment, biz)}? Reply Y to cancel or N to keep it.{fee}",
+        )
         return [SlotSet("pending_cancel_id", appointment.id)]
 
 
@@ -164,12 +204,17 @@ class ActionCancelAppointment(Action):
     def name(self) -> str:
         return "action_cancel_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         store = connections.appointments()
         pending = tracker.get_slot("pending_cancel_id")
         appointment = await store.get(pending) if pending else None
-        if appointment is None or not appointment.active or appointment.customer != tracker.sender_id:
+        if (
+            appointment is None
+            or not appointment.active
+            or appointment.customer != tracker.sender_id
+        ):
             say(dispatcher, NO_APPOINTMENT)
         else:
             await store.cancel(appointment)
@@ -181,15 +226,19 @@ class ActionConfirmAppointment(Action):
     def name(self) -> str:
         return "action_confirm_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         appointment = await next_appointment(tracker.sender_id, biz)
         if appointment is None:
             say(dispatcher, NO_APPOINTMENT)
             return []
         await connections.appointments().confirm(appointment)
-        say(dispatcher, f"Thanks, you're confirmed for {format_when(appointment.start)}.")
+        say(
+            dispatcher,
+            f"Thanks, you're confirmed for {format_when(appointment.start)}.",
+        )
         return []
 
 
@@ -203,12 +252,16 @@ class ActionRemindAppointment(Action):
     def name(self) -> str:
         return "action_remind_appointment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         biz = business()
         appointment = await next_appointment(tracker.sender_id, biz)
         if appointment is None:
             return []
-        say(dispatcher, f"{biz.name}: reminder of your {describe(appointment, biz)}. "
-                        "Reply C to confirm, or text us to reschedule.")
+        say(
+            dispatcher,
+            f"{biz.name}: reminder of your {describe(appointment, biz)}. "
+            "Reply C to confirm, or text us to reschedule.",
+        )
         return [ActionExecuted("action_listen")]

@@ -40,8 +40,10 @@ def greeting(channel: str, business_name: str, name: str | None) -> str:
     if channel == "sms":
         return f"{hello} this is {business_name}."
     if channel == "cmdline":
-        return (f"{hello} this is {business_name}'s assistant (test shell). Type as a "
-                "customer would text, e.g. 'book a cleaning tue 3pm'.")
+        return (
+            f"{hello} this is {business_name}'s assistant (test shell). Type as a "
+            "customer would text, e.g. 'book a cleaning tue 3pm'."
+        )
     return f"{hello} this is {business_name}'s assistant."
 
 
@@ -49,8 +51,9 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         channel = channel_type(
             tracker.get_slot("session_started_metadata"),
             tracker.get_latest_input_channel(),
@@ -58,6 +61,8 @@ class ActionSessionStart(Action):
         carried = {slot: tracker.get_slot(slot) for slot in CARRIED_OVER}
         events: list[EventType] = [SessionStarted(), SlotSet("channel_type", channel)]
         events += [SlotSet(k, v) for k, v in carried.items() if v is not None]
-        say(dispatcher, greeting(channel, business().name, carried.get("customer_name")))
+        say(
+            dispatcher, greeting(channel, business().name, carried.get("customer_name"))
+        )
         events.append(ActionExecuted("action_listen"))
         return events

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from actions.appointment_store import Appointment, AppointmentStore
 from actions.business import Business, Service
+from actions.dates import parse_when
 from actions.formatting import (
     Option,
     format_day,
@@ -24,7 +25,6 @@ from actions.scheduling import (
     Booked,
     nearby_alternatives,
     options_for,
-    parse_when,
     resolve_start,
     slot_problem,
 )

@@ -19,7 +19,9 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest_asyncio.fixture
-async def redis(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Redis]:
+async def redis(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Redis]:
     """An empty Redis, also the one the actions use during this test."""
     from actions import config, connections
 

@@ -22,7 +22,9 @@ def test_lock_pins_every_dependency() -> None:
         for line in (ROOT / "requirements.lock").read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
-    assert lines and all(re.match(r"^[A-Za-z0-9_.\-\[\]]+==\S+$", line) for line in lines)
+    assert lines and all(
+        re.match(r"^[A-Za-z0-9_.\-\[\]]+==\S+$", line) for line in lines
+    )
 
 
 def nlu_examples() -> dict[str, list[str]]:
@@ -52,17 +54,26 @@ def test_every_intent_has_fifteen_examples_with_sms_style_writing() -> None:
             texts = examples[key]
             assert len(texts) >= 15, (key, len(texts))
             # at least one lower-case, unpunctuated text message per intent
-            assert any(t == t.lower() and not re.search(r"[.!?]$", t) for t in texts), key
+            assert any(t == t.lower() and not re.search(r"[.!?]$", t) for t in texts), (
+                key
+            )
     assert retrieval == {"faq"}
     assert len([k for k in examples if k.startswith("faq/")]) >= 8
 
 
 def test_sms_shorthand_is_in_the_training_data() -> None:
     everything = {t.lower() for texts in nlu_examples().values() for t in texts}
-    for shorthand in ("r u open sat", "cxl my appt", "need 2 reschedule", "wat time u close"):
+    for shorthand in (
+        "r u open sat",
+        "cxl my appt",
+        "need 2 reschedule",
+        "wat time u close",
+    ):
         assert shorthand in everything, shorthand
 
 
 def test_there_are_at_least_thirty_test_conversations() -> None:
-    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())["stories"]
+    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())[
+        "stories"
+    ]
     assert len(stories) >= 30

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from redis.asyncio import Redis
 from rasa_sdk.executor import CollectingDispatcher
+from redis.asyncio import Redis
 
 from actions import connections
 from actions.booking import (
@@ -36,55 +36,84 @@ TUESDAY = next_weekday(1)
 SUNDAY = next_weekday(6)
 
 
-async def validate(text: str, slots: dict, this_turn: dict | None = None,
-                   intent: str = "inform", entities: list | None = None) -> tuple[dict, CollectingDispatcher]:
+async def validate(
+    text: str,
+    slots: dict,
+    this_turn: dict | None = None,
+    intent: str = "inform",
+    entities: list | None = None,
+) -> tuple[dict, CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text, intent, slots, active_loop="booking_form",
-                           slots_set_this_turn=this_turn, entities=entities)
+    tracker = make_tracker(
+        text,
+        intent,
+        slots,
+        active_loop="booking_form",
+        slots_set_this_turn=this_turn,
+        entities=entities,
+    )
     events = await ValidateBookingForm().run(dispatcher, tracker, DOMAIN)
     return slots_of(events), dispatcher
 
 
 async def ask(action, slots: dict) -> tuple[list[str], dict]:
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, make_tracker("", slots=slots, active_loop="booking_form"), DOMAIN)
+    events = await action.run(
+        dispatcher, make_tracker("", slots=slots, active_loop="booking_form"), DOMAIN
+    )
     assert_sms_shaped(dispatcher)
     return texts(dispatcher), slots_of(events)
 
 
-async def test_service_question_numbers_the_services_and_a_number_picks_one(redis: Redis) -> None:
+async def test_service_question_numbers_the_services_and_a_number_picks_one(
+    redis: Redis,
+) -> None:
     said, set_ = await ask(ActionAskService(), {"requested_slot": "service"})
     assert "1 for cleaning" in said[0] and "2 for checkup" in said[0]
-    slots, _ = await validate("2", {"requested_slot": "service", **set_}, {"service": "2"})
+    slots, _ = await validate(
+        "2", {"requested_slot": "service", **set_}, {"service": "2"}
+    )
     assert slots["service"] == "checkup"
 
 
 async def test_service_named_in_words_or_by_entity(redis: Redis) -> None:
-    slots, _ = await validate("a whitening please", {"requested_slot": "service"},
-                              {"service": "a whitening please"})
+    slots, _ = await validate(
+        "a whitening please",
+        {"requested_slot": "service"},
+        {"service": "a whitening please"},
+    )
     assert slots["service"] == "whitening"
     entity = [{"entity": "service", "value": "filling", "start": 0, "end": 6}]
-    slots, _ = await validate("cavity", {"requested_slot": "service"}, {"service": "filling"},
-                              entities=entity)
+    slots, _ = await validate(
+        "cavity", {"requested_slot": "service"}, {"service": "filling"}, entities=entity
+    )
     assert slots["service"] == "filling"
 
 
 async def test_unknown_service_is_asked_again_with_a_reason(redis: Redis) -> None:
-    slots, _ = await validate("a haircut", {"requested_slot": "service"}, {"service": "a haircut"})
+    slots, _ = await validate(
+        "a haircut", {"requested_slot": "service"}, {"service": "a haircut"}
+    )
     assert slots["service"] is None
     said, _ = await ask(ActionAskService(), {"requested_slot": "service", **slots})
     assert said[0].startswith("Sorry, we don't offer that.")
 
 
 async def test_free_exact_time_is_accepted(redis: Redis) -> None:
-    slots, _ = await validate(f"{mdy(TUESDAY)} 10am",
-                              {"requested_slot": "appointment_time", "service": "cleaning"})
+    slots, _ = await validate(
+        f"{mdy(TUESDAY)} 10am",
+        {"requested_slot": "appointment_time", "service": "cleaning"},
+    )
     assert slots["appointment_time"] == local(TUESDAY, 10).isoformat()
 
 
-async def test_taken_slot_offers_three_free_alternatives_and_a_number_picks_one(redis: Redis) -> None:
+async def test_taken_slot_offers_three_free_alternatives_and_a_number_picks_one(
+    redis: Redis,
+) -> None:
     store = connections.appointments()
-    await store.book("+15555550999", BIZ.service("cleaning"), local(TUESDAY, 10), "Other")
+    await store.book(
+        "+15555550999", BIZ.service("cleaning"), local(TUESDAY, 10), "Other"
+    )
     base = {"requested_slot": "appointment_time", "service": "cleaning"}
     slots, _ = await validate(f"{mdy(TUESDAY)} 10am", base)
     assert slots["appointment_time"] is None
@@ -94,7 +123,9 @@ async def test_taken_slot_offers_three_free_alternatives_and_a_number_picks_one(
     booked = await store.booked_between(local(TUESDAY, 0), local(TUESDAY, 23))
     for option in options:
         start = datetime.fromisoformat(option["payload"])
-        assert slot_problem(start, BIZ.service("cleaning"), BIZ, booked, BIZ.now()) is None
+        assert (
+            slot_problem(start, BIZ.service("cleaning"), BIZ, booked, BIZ.now()) is None
+        )
 
     said, cleared = await ask(ActionAskAppointmentTime(), {**base, **slots})
     assert "taken" in said[0] and "Reply 1 for" in said[0] and "2 for" in said[0]
@@ -105,8 +136,10 @@ async def test_taken_slot_offers_three_free_alternatives_and_a_number_picks_one(
 
 
 async def test_closed_day_is_refused_with_other_days(redis: Redis) -> None:
-    slots, _ = await validate(f"{mdy(SUNDAY)} 10am",
-                              {"requested_slot": "appointment_time", "service": "checkup"})
+    slots, _ = await validate(
+        f"{mdy(SUNDAY)} 10am",
+        {"requested_slot": "appointment_time", "service": "checkup"},
+    )
     assert slots["appointment_time"] is None
     assert "closed" in slots["booking_note"]
     assert slots["offered_options"]
@@ -115,29 +148,43 @@ async def test_closed_day_is_refused_with_other_days(redis: Redis) -> None:
 
 
 async def test_a_part_of_day_offers_times_in_it(redis: Redis) -> None:
-    slots, _ = await validate(f"{mdy(TUESDAY)} morning",
-                              {"requested_slot": "appointment_time", "service": "cleaning"})
+    slots, _ = await validate(
+        f"{mdy(TUESDAY)} morning",
+        {"requested_slot": "appointment_time", "service": "cleaning"},
+    )
     starts = [datetime.fromisoformat(o["payload"]) for o in slots["offered_options"]]
     assert starts and all(s.date() == TUESDAY and s.hour < 12 for s in starts)
 
 
 async def test_gibberish_time_is_asked_again(redis: Redis) -> None:
-    slots, _ = await validate("whenever lol", {"requested_slot": "appointment_time", "service": "cleaning"})
+    slots, _ = await validate(
+        "whenever lol", {"requested_slot": "appointment_time", "service": "cleaning"}
+    )
     assert slots["appointment_time"] is None
-    said, _ = await ask(ActionAskAppointmentTime(), {"requested_slot": "appointment_time",
-                                                     "service": "cleaning", **slots})
+    said, _ = await ask(
+        ActionAskAppointmentTime(),
+        {"requested_slot": "appointment_time", "service": "cleaning", **slots},
+    )
     assert "didn't catch" in said[0] and "e.g." in said[0]
 
 
 async def test_first_question_says_duration_price_and_an_example(redis: Redis) -> None:
-    said, _ = await ask(ActionAskAppointmentTime(), {"requested_slot": "appointment_time",
-                                                     "service": "cleaning"})
-    assert said == ["A cleaning takes 45 min ($120). What day and time suit you? e.g. Tue 3pm"]
+    said, _ = await ask(
+        ActionAskAppointmentTime(),
+        {"requested_slot": "appointment_time", "service": "cleaning"},
+    )
+    assert said == [
+        "A cleaning takes 45 min ($120). What day and time suit you? e.g. Tue 3pm"
+    ]
 
 
 async def test_time_in_the_booking_request_fills_the_slot_at_once(redis: Redis) -> None:
-    slots, _ = await validate(f"book a cleaning {mdy(TUESDAY)} at 2pm", {"service": "cleaning"},
-                              {"service": "cleaning"}, intent="book_appointment")
+    slots, _ = await validate(
+        f"book a cleaning {mdy(TUESDAY)} at 2pm",
+        {"service": "cleaning"},
+        {"service": "cleaning"},
+        intent="book_appointment",
+    )
     assert slots["appointment_time"] == local(TUESDAY, 14).isoformat()
 
 
@@ -156,52 +203,82 @@ async def test_correction_at_the_confirmation_step_moves_the_time(redis: Redis) 
 
 
 async def test_an_faq_during_the_form_is_not_taken_as_an_answer(redis: Redis) -> None:
-    slots, _ = await validate("do u take delta dental",
-                              {"requested_slot": "appointment_time", "service": "cleaning"},
-                              intent="faq")
+    slots, _ = await validate(
+        "do u take delta dental",
+        {"requested_slot": "appointment_time", "service": "cleaning"},
+        intent="faq",
+    )
     assert slots == {}
 
 
 async def test_no_at_the_confirmation_asks_for_another_time(redis: Redis) -> None:
-    filled = {"requested_slot": "booking_confirmed", "service": "cleaning",
-              "customer_name": "Sam", "appointment_time": local(TUESDAY, 10).isoformat()}
+    filled = {
+        "requested_slot": "booking_confirmed",
+        "service": "cleaning",
+        "customer_name": "Sam",
+        "appointment_time": local(TUESDAY, 10).isoformat(),
+    }
     slots, _ = await validate("n", filled, {"booking_confirmed": False}, intent="deny")
     assert slots["appointment_time"] is None and slots["booking_confirmed"] is None
 
 
 @pytest.mark.parametrize(
     ("text", "name"),
-    [("sam lee", "Sam Lee"), ("its maria gonzalez", "Maria Gonzalez"),
-     ("my name is john", "John"), ("put it under alex", "Alex"), ("yes", None),
-     ("12345", None), ("", None)],
+    [
+        ("sam lee", "Sam Lee"),
+        ("its maria gonzalez", "Maria Gonzalez"),
+        ("my name is john", "John"),
+        ("put it under alex", "Alex"),
+        ("yes", None),
+        ("12345", None),
+        ("", None),
+    ],
 )
 def test_names_are_cleaned(text: str, name: str | None) -> None:
     assert clean_name(text) == name
 
 
-async def test_booking_is_stored_and_a_second_customer_cannot_take_the_slot(redis: Redis) -> None:
-    filled = {"service": "cleaning", "customer_name": "Sam Lee",
-              "appointment_time": local(TUESDAY, 11).isoformat(), "booking_confirmed": True}
+async def test_booking_is_stored_and_a_second_customer_cannot_take_the_slot(
+    redis: Redis,
+) -> None:
+    filled = {
+        "service": "cleaning",
+        "customer_name": "Sam Lee",
+        "appointment_time": local(TUESDAY, 11).isoformat(),
+        "booking_confirmed": True,
+    }
     dispatcher = CollectingDispatcher()
-    events = await ActionBookAppointment().run(dispatcher, make_tracker("y", "affirm", filled), DOMAIN)
+    events = await ActionBookAppointment().run(
+        dispatcher, make_tracker("y", "affirm", filled), DOMAIN
+    )
     assert texts(dispatcher)[0].startswith("Booked: Tue")
     assert slots_of(events)["appointment_time"] is None
     upcoming = await connections.appointments().upcoming("+15555550101", BIZ.now())
-    assert [(a.service, a.start, a.name) for a in upcoming] == [("cleaning", local(TUESDAY, 11), "Sam Lee")]
+    assert [(a.service, a.start, a.name) for a in upcoming] == [
+        ("cleaning", local(TUESDAY, 11), "Sam Lee")
+    ]
 
     rival = CollectingDispatcher()
-    await ActionBookAppointment().run(rival, make_tracker("y", "affirm", filled, sender="+15555550102"), DOMAIN)
+    await ActionBookAppointment().run(
+        rival, make_tracker("y", "affirm", filled, sender="+15555550102"), DOMAIN
+    )
     assert "just taken" in texts(rival)[0]
     assert await connections.appointments().upcoming("+15555550102", BIZ.now()) == []
 
 
 async def test_never_mind_leaves_the_form_and_forgets_its_answers(redis: Redis) -> None:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker("never mind", "stop", {"service": "cleaning", "requested_slot": "customer_name"},
-                           active_loop="booking_form")
+    tracker = make_tracker(
+        "never mind",
+        "stop",
+        {"service": "cleaning", "requested_slot": "customer_name"},
+        active_loop="booking_form",
+    )
     events = await ActionStopForm().run(dispatcher, tracker, DOMAIN)
     assert {"event": "active_loop", "name": None} in [
-        {k: e.get(k) for k in ("event", "name")} for e in events if e["event"] == "active_loop"
+        {k: e.get(k) for k in ("event", "name")}
+        for e in events
+        if e["event"] == "active_loop"
     ]
     assert slots_of(events)["service"] is None
     assert "Nothing was booked" in texts(dispatcher)[0]

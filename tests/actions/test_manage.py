@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from redis.asyncio import Redis
 from rasa_sdk.executor import CollectingDispatcher
+from redis.asyncio import Redis
 
 from actions import connections
 from actions.business import business
@@ -36,36 +36,53 @@ WEDNESDAY = next_weekday(2)
 THURSDAY = next_weekday(3)
 
 
-async def run(action, text: str = "", intent: str = "inform", slots: dict | None = None, **kw):
+async def run(
+    action, text: str = "", intent: str = "inform", slots: dict | None = None, **kw
+):
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, make_tracker(text, intent, slots, **kw), DOMAIN)
+    events = await action.run(
+        dispatcher, make_tracker(text, intent, slots, **kw), DOMAIN
+    )
     assert_sms_shaped(dispatcher)
     return texts(dispatcher), slots_of(events), events
 
 
 async def book(hour: int = 10, day=WEDNESDAY, customer: str = CUSTOMER):
-    return await connections.appointments().book(customer, BIZ.service("cleaning"), local(day, hour), "Sam")
+    return await connections.appointments().book(
+        customer, BIZ.service("cleaning"), local(day, hour), "Sam"
+    )
 
 
 async def test_check_with_nothing_booked_says_so(redis: Redis) -> None:
-    said, _, _ = await run(ActionCheckAppointment(), "when is my appt", "check_appointment")
+    said, _, _ = await run(
+        ActionCheckAppointment(), "when is my appt", "check_appointment"
+    )
     assert "can't find an upcoming appointment" in said[0]
 
 
 async def test_check_names_service_day_and_time(redis: Redis) -> None:
     await book(10)
-    said, _, _ = await run(ActionCheckAppointment(), "when is my appt", "check_appointment")
+    said, _, _ = await run(
+        ActionCheckAppointment(), "when is my appt", "check_appointment"
+    )
     assert said[0].startswith("You have a cleaning on Wed") and "10:00am" in said[0]
 
 
 async def test_cancel_asks_first_then_cancels_on_yes(redis: Redis) -> None:
     appointment = await book(10)
-    said, slots, _ = await run(ActionOfferCancel(), "cancel my appointment", "cancel_appointment")
-    assert said[0].startswith("Cancel your cleaning on Wed") and "Reply Y to cancel" in said[0]
+    said, slots, _ = await run(
+        ActionOfferCancel(), "cancel my appointment", "cancel_appointment"
+    )
+    assert (
+        said[0].startswith("Cancel your cleaning on Wed")
+        and "Reply Y to cancel" in said[0]
+    )
     assert slots["pending_cancel_id"] == appointment.id
     assert (await connections.appointments().get(appointment.id)).status == "booked"
 
-    said, slots, _ = await run(ActionCancelAppointment(), "y", "affirm", {"pending_cancel_id": appointment.id})
+    said, slots, _ = await run(
+        ActionCancelAppointment(), "y", "affirm", {"pending_cancel_id": appointment.id}
+    )
     assert said == ["Cancelled. Text us anytime to book again."]
     assert (await connections.appointments().get(appointment.id)).status == "cancelled"
     assert slots["pending_cancel_id"] is None
@@ -73,7 +90,9 @@ async def test_cancel_asks_first_then_cancels_on_yes(redis: Redis) -> None:
 
 async def test_cancel_cannot_touch_another_customers_appointment(redis: Redis) -> None:
     theirs = await book(10, customer="+15555550777")
-    said, _, _ = await run(ActionCancelAppointment(), "y", "affirm", {"pending_cancel_id": theirs.id})
+    said, _, _ = await run(
+        ActionCancelAppointment(), "y", "affirm", {"pending_cancel_id": theirs.id}
+    )
     assert "can't find" in said[0]
     assert (await connections.appointments().get(theirs.id)).status == "booked"
 
@@ -81,45 +100,69 @@ async def test_cancel_cannot_touch_another_customers_appointment(redis: Redis) -
 async def test_late_cancellation_mentions_the_fee(redis: Redis) -> None:
     soon = BIZ.now().replace(microsecond=0) + timedelta(hours=3)
     await connections.appointments().book(CUSTOMER, BIZ.service("checkup"), soon, "Sam")
-    said, _, _ = await run(ActionOfferCancel(), "cancel my appointment", "cancel_appointment")
+    said, _, _ = await run(
+        ActionOfferCancel(), "cancel my appointment", "cancel_appointment"
+    )
     assert "less than 24h away, so a $25 fee may apply" in said[0]
 
 
 async def test_early_cancellation_mentions_no_fee(redis: Redis) -> None:
     await book(10)
-    said, _, _ = await run(ActionOfferCancel(), "cancel my appointment", "cancel_appointment")
+    said, _, _ = await run(
+        ActionOfferCancel(), "cancel my appointment", "cancel_appointment"
+    )
     assert "fee" not in said[0]
 
 
 async def test_reschedule_shows_the_appointment_then_moves_it(redis: Redis) -> None:
     appointment = await book(10)
-    said, _, _ = await run(ActionAskNewTime(), slots={"requested_slot": "new_time"}, active_loop="reschedule_form")
-    assert said[0].startswith("You have a cleaning on Wed") and "When would you like to come instead?" in said[0]
+    said, _, _ = await run(
+        ActionAskNewTime(),
+        slots={"requested_slot": "new_time"},
+        active_loop="reschedule_form",
+    )
+    assert (
+        said[0].startswith("You have a cleaning on Wed")
+        and "When would you like to come instead?" in said[0]
+    )
 
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(f"{mdy(THURSDAY)} 2pm", "inform", {"requested_slot": "new_time"},
-                           active_loop="reschedule_form")
+    tracker = make_tracker(
+        f"{mdy(THURSDAY)} 2pm",
+        "inform",
+        {"requested_slot": "new_time"},
+        active_loop="reschedule_form",
+    )
     slots = slots_of(await ValidateRescheduleForm().run(dispatcher, tracker, DOMAIN))
     assert slots["new_time"] == local(THURSDAY, 14).isoformat()
 
-    said, _, _ = await run(ActionRescheduleAppointment(), slots={"new_time": slots["new_time"]})
+    said, _, _ = await run(
+        ActionRescheduleAppointment(), slots={"new_time": slots["new_time"]}
+    )
     assert said[0].startswith("Moved: Thu") and "2:00pm" in said[0]
     moved = await connections.appointments().get(appointment.id)
     assert moved.start == local(THURSDAY, 14)
 
 
-async def test_reschedule_to_a_slot_overlapping_only_itself_is_fine(redis: Redis) -> None:
+async def test_reschedule_to_a_slot_overlapping_only_itself_is_fine(
+    redis: Redis,
+) -> None:
     await book(10)
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(f"{mdy(WEDNESDAY)} 10:15am", "inform", {"requested_slot": "new_time"},
-                           active_loop="reschedule_form")
+    tracker = make_tracker(
+        f"{mdy(WEDNESDAY)} 10:15am",
+        "inform",
+        {"requested_slot": "new_time"},
+        active_loop="reschedule_form",
+    )
     slots = slots_of(await ValidateRescheduleForm().run(dispatcher, tracker, DOMAIN))
     assert slots["new_time"] == local(WEDNESDAY, 10, 15).isoformat()
 
 
 async def test_reschedule_with_nothing_booked_asks_nothing(redis: Redis) -> None:
-    required = await ValidateRescheduleForm().required_slots(["new_time"], CollectingDispatcher(),
-                                                             make_tracker(), DOMAIN)
+    required = await ValidateRescheduleForm().required_slots(
+        ["new_time"], CollectingDispatcher(), make_tracker(), DOMAIN
+    )
     assert required == []
     said, _, _ = await run(ActionRescheduleAppointment())
     assert "can't find an upcoming appointment" in said[0]

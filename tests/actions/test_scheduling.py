@@ -10,17 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actions.business import Business, parse_business
-from actions.scheduling import (
+from actions.dates import (
     AFTERNOON,
     EVENING,
     MORNING,
     UNTIL_CLOSE,
-    Booked,
     WhenRequest,
+    parse_when,
+)
+from actions.scheduling import (
+    Booked,
     free_slots,
     nearby_alternatives,
     options_for,
-    parse_when,
     resolve_start,
     slot_problem,
     within_cancellation_window,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from redis.asyncio import Redis
 from rasa_sdk.executor import CollectingDispatcher
+from redis.asyncio import Redis
 
 from actions.business import business
 from actions.faq import ANSWERS, ActionAnswerFaq, faq_answer, opening_hours
@@ -14,16 +14,29 @@ from actions.handoff import ActionHandoff
 from actions.handoff_store import PENDING_KEY, REQUESTS_STREAM
 from actions.replies import compose
 from actions.session import ActionSessionStart
-from tests.actions.trackers import DOMAIN, assert_sms_shaped, make_tracker, slots_of, texts
+from tests.actions.trackers import (
+    DOMAIN,
+    assert_sms_shaped,
+    make_tracker,
+    slots_of,
+    texts,
+)
 
 BIZ = business()
 
 
-async def start_session(slots: dict | None = None, metadata: dict | None = None,
-                        input_channel: str | None = None, events: list | None = None):
+async def start_session(
+    slots: dict | None = None,
+    metadata: dict | None = None,
+    input_channel: str | None = None,
+    events: list | None = None,
+):
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker("", slots={**(slots or {}), "session_started_metadata": metadata},
-                           input_channel=input_channel)
+    tracker = make_tracker(
+        "",
+        slots={**(slots or {}), "session_started_metadata": metadata},
+        input_channel=input_channel,
+    )
     if events is None:  # a brand-new conversation: no earlier user message
         tracker.events = []
     events_out = await ActionSessionStart().run(dispatcher, tracker, DOMAIN)
@@ -53,7 +66,11 @@ async def test_a_later_session_reads_the_channel_from_the_last_message() -> None
 
 async def test_only_the_name_carries_over_and_the_greeting_uses_it() -> None:
     said, events = await start_session(
-        slots={"customer_name": "Sam Lee", "service": "cleaning", "appointment_time": "x"},
+        slots={
+            "customer_name": "Sam Lee",
+            "service": "cleaning",
+            "appointment_time": "x",
+        },
         metadata={"channel_type": "sms"},
     )
     assert said == ["Hi Sam Lee, this is Bright Smile Dental."]
@@ -71,9 +88,14 @@ def test_every_faq_answer_is_short_plain_and_uses_the_facts(topic: str) -> None:
     answer = faq_answer(topic, BIZ)
     assert answer and compose(answer) == answer and len(answer) <= 320
     facts = {
-        "hours": "Sat 9:00am-1:00pm", "location": BIZ.address, "parking": "parking",
-        "services": "whitening", "prices": "cleaning $120", "insurance": "Delta Dental",
-        "cancellation_policy": "$25", "contact": BIZ.phone,
+        "hours": "Sat 9:00am-1:00pm",
+        "location": BIZ.address,
+        "parking": "parking",
+        "services": "whitening",
+        "prices": "cleaning $120",
+        "insurance": "Delta Dental",
+        "cancellation_policy": "$25",
+        "contact": BIZ.phone,
     }
     assert facts[topic] in answer
 
@@ -81,22 +103,37 @@ def test_every_faq_answer_is_short_plain_and_uses_the_facts(topic: str) -> None:
 async def test_faq_action_answers_the_selected_topic() -> None:
     dispatcher = CollectingDispatcher()
     selector = {"faq": {"response": {"intent_response_key": "faq/insurance"}}}
-    tracker = make_tracker("do u take cigna", "faq", extra_message={"response_selector": selector})
+    tracker = make_tracker(
+        "do u take cigna", "faq", extra_message={"response_selector": selector}
+    )
     await ActionAnswerFaq().run(dispatcher, tracker, DOMAIN)
-    assert texts(dispatcher) == ["Yes, we accept Delta Dental, Cigna, Aetna and MetLife."]
+    assert texts(dispatcher) == [
+        "Yes, we accept Delta Dental, Cigna, Aetna and MetLife."
+    ]
 
 
-async def test_handoff_records_the_request_tells_the_customer_and_pauses(redis: Redis) -> None:
+async def test_handoff_records_the_request_tells_the_customer_and_pauses(
+    redis: Redis,
+) -> None:
     dispatcher = CollectingDispatcher()
     history = [
         {"event": "user", "text": "book a cleaning"},
-        {"event": "bot", "text": "A cleaning takes 45 min ($120). What day and time suit you?"},
+        {
+            "event": "bot",
+            "text": "A cleaning takes 45 min ($120). What day and time suit you?",
+        },
     ]
-    tracker = make_tracker("can i talk to someone", "request_human", {"channel_type": "sms",
-                           "requested_slot": "appointment_time"}, events=history,
-                           active_loop="booking_form")
+    tracker = make_tracker(
+        "can i talk to someone",
+        "request_human",
+        {"channel_type": "sms", "requested_slot": "appointment_time"},
+        events=history,
+        active_loop="booking_form",
+    )
     events = await ActionHandoff().run(dispatcher, tracker, DOMAIN)
-    assert texts(dispatcher)[0].startswith("Sure. A team member will text you back here")
+    assert texts(dispatcher)[0].startswith(
+        "Sure. A team member will text you back here"
+    )
     assert events[-1]["event"] == "pause"
 
     stored = json.loads(await redis.hget(PENDING_KEY, "+15555550101"))

@@ -50,12 +50,20 @@ def make_tracker(
     }
     history = list(events or [])
     # what earlier turns set, as Rasa records it
-    history += [{"event": "slot", "name": k, "value": v} for k, v in (slots or {}).items()]
+    history += [
+        {"event": "slot", "name": k, "value": v} for k, v in (slots or {}).items()
+    ]
     history.append(
-        {"event": "user", "text": text, "parse_data": message, "input_channel": input_channel}
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": message,
+            "input_channel": input_channel,
+        }
     )
     history += [
-        {"event": "slot", "name": k, "value": v} for k, v in (slots_set_this_turn or {}).items()
+        {"event": "slot", "name": k, "value": v}
+        for k, v in (slots_set_this_turn or {}).items()
     ]
     return Tracker(
         sender_id=sender,

@@ -29,7 +29,8 @@ MODEL = ROOT / "models" / "assistant.tar.gz"
 def post(port: int, sender: str, text: str) -> list[str]:
     body = json.dumps({"sender": sender, "message": text}).encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook", body,
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        body,
         {"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
@@ -49,7 +50,9 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
 
 
 @pytest.fixture(scope="module")
-def assistant(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def assistant(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict]:
     assert MODEL.exists(), "no trained model: run `make train` first"
     rasa_port, action_port = free_port(), free_port()
     endpoints = tmp_path_factory.mktemp("run") / "endpoints.yml"
@@ -66,8 +69,13 @@ def assistant(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactor
         "RASA_ENDPOINTS": str(endpoints),
     }
     process = subprocess.Popen(
-        [str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [str(ROOT / "scripts" / "run.sh")],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_for(f"http://127.0.0.1:{action_port}/health", process)
@@ -78,7 +86,9 @@ def assistant(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactor
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_rest_channel_books_an_appointment_in_a_few_turns(assistant: dict, redis_server: RedisServer) -> None:
+def test_rest_channel_books_an_appointment_in_a_few_turns(
+    assistant: dict, redis_server: RedisServer
+) -> None:
     day = next_weekday(1)  # a Tuesday at least two days ahead
     port, sender = assistant["rasa_port"], "+15555550123"
 
@@ -114,7 +124,11 @@ def test_ctrl_c_stops_everything_the_run_script_started(assistant: dict) -> None
     deadline = time.monotonic() + 30
     alive = children
     while alive and time.monotonic() < deadline:
-        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
-                 and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+        alive = [
+            pid
+            for pid in children
+            if Path(f"/proc/{pid}").exists()
+            and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+        ]
         time.sleep(0.5)
     assert alive == []
