@@ -37,7 +37,7 @@ shell: install train  ## talk to the assistant in the terminal (offline)
 validate: install  ## rasa data validate, warnings are errors
 	$(BIN)/rasa data validate --fail-on-warnings
 
-pytest: install  ## the pytest suite (starts its own Redis and servers)
+pytest: install train  ## the pytest suite (starts its own Redis and servers)
 	@scripts/redis.sh install
 	$(BIN)/python -m pytest -q
 

@@ -26,13 +26,15 @@ if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
   echo "redis on 127.0.0.1:$REDIS_PORT (pid ${pids[-1]}, data in var/redis)"
 fi
 
-.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" \
+# rasa_sdk reads its bind address from SANIC_HOST only.
+SANIC_HOST=127.0.0.1 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" \
   >var/log/actions.log 2>&1 &
 pids+=($!)
 echo "action server on 127.0.0.1:$ACTION_PORT (pid $!, log var/log/actions.log)"
 
 if [ "$MODE" = "shell" ]; then
-  .venv/bin/rasa shell --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-endpoints.yml}"
+  .venv/bin/rasa shell --model models/assistant.tar.gz --interface 127.0.0.1 \
+    --port "$RASA_PORT" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}"
   exit 0
 fi
 

@@ -77,3 +77,25 @@ def test_there_are_at_least_thirty_test_conversations() -> None:
         "stories"
     ]
     assert len(stories) >= 30
+
+
+def test_every_service_word_maps_to_a_service_in_the_business_file() -> None:
+    from actions.business import business
+
+    keys = {s.key for s in business().services}
+    synonyms: dict[str, str] = {}
+    lookup: list[str] = []
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text()).get("nlu", []):
+            words = [
+                line[2:].strip()
+                for line in block.get("examples", "").splitlines()
+                if line.strip().startswith("- ")
+            ]
+            if "synonym" in block:
+                synonyms.update({w.lower(): block["synonym"] for w in words})
+            if block.get("lookup") == "service":
+                lookup += words
+    assert lookup
+    for word in lookup:
+        assert synonyms.get(word.lower(), word) in keys, word

@@ -37,6 +37,17 @@ def post(port: int, sender: str, text: str) -> list[str]:
         return [m.get("text", "") for m in json.load(response)]
 
 
+def execute(port: int, sender: str, action: str) -> list[str]:
+    body = json.dumps({"name": action}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/conversations/{sender}/execute",
+        body,
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return [m.get("text", "") for m in json.load(response)["messages"]]
+
+
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,14 +79,14 @@ def assistant(
         "REDIS_URL": redis_server.url,
         "RASA_ENDPOINTS": str(endpoints),
     }
+    log = (tmp_path_factory.mktemp("log") / "run.log").open("w")
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "run.sh")],
         cwd=ROOT,
         env=env,
         start_new_session=True,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         wait_for(f"http://127.0.0.1:{action_port}/health", process)
@@ -111,6 +122,46 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
 
     checked = post(port, sender, "when is my appt")
     assert checked[-1].startswith("You have a cleaning on Tue")
+
+    # The business's systems send a reminder; the customer's "yes" confirms it.
+    reminder = execute(port, sender, "action_remind_appointment")
+    assert reminder[-1].startswith(
+        "Bright Smile Dental: reminder of your cleaning on Tue"
+    )
+    confirmed = post(port, sender, "yes")
+    assert confirmed[-1].startswith("Thanks, you're confirmed for Tue")
+    assert (
+        client.hget(f"{{appointments}}:appt:{ids[0].decode()}", "status")
+        == b"confirmed"
+    )
+
+
+def test_handoff_pauses_the_bot_until_staff_resume_it(
+    assistant: dict, redis_server: RedisServer
+) -> None:
+    port, sender = assistant["rasa_port"], "+15555550124"
+    asked = post(port, sender, "i want to talk to a person")
+    assert asked[-1].startswith("Sure. A team member will text you back here")
+    client = redis_sync.Redis.from_url(redis_server.url)
+    pending = json.loads(client.hget("{handoff}:pending", sender))
+    assert pending["channel"] == "rest"
+    assert pending["last_messages"][-1] == "customer: i want to talk to a person"
+
+    assert post(port, sender, "hello?") == []  # paused: staff have it
+
+    # Resume, then listen: the next text is read as a fresh turn.
+    body = json.dumps(
+        [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+    ).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/conversations/{sender}/tracker/events",
+        body,
+        {"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
+    assert post(port, sender, "what are your hours")[-1].startswith(
+        "We're open Mon-Thu"
+    )
 
 
 def test_ctrl_c_stops_everything_the_run_script_started(assistant: dict) -> None:
