@@ -21,7 +21,7 @@ from actions.business import Business, Service, business
 from actions.dates import parse_when
 from actions.formatting import Option, format_money, format_when, resolve_choice
 from actions.replies import options_from_slot, options_slot, say
-from actions.time_choice import choose_time, diary
+from actions.time_choice import choice_slots, choose_time, diary
 
 # Intents that are never an answer to the form's question (rules handle them).
 DIGRESSIONS = {"faq", "stop", "request_human", "bot_challenge"}
@@ -160,17 +160,10 @@ class ValidateBookingForm(FormValidationAction):
         )
         booked = await diary(connections.appointments(), biz, now, ignore=None)
         choice = choose_time(str(value), offered, service, current, booked, biz, now)
+        slots = choice_slots(choice, "appointment_time")
         if choice.start is not None:
-            return {
-                "appointment_time": choice.start.isoformat(),
-                "offered_options": None,
-                "booking_confirmed": None,
-            }
-        return {
-            "appointment_time": None,
-            "offered_options": options_slot(choice.options),
-            "booking_note": choice.note,
-        }
+            slots["booking_confirmed"] = None  # a new time needs a new yes
+        return slots
 
     async def validate_customer_name(
         self,
@@ -220,7 +213,7 @@ class ActionAskService(Action):
         ]
 
 
-def resumed_prefix(tracker: Tracker) -> str:
+def resumed_prefix(tracker: Tracker, topic: str = "booking") -> str:
     """After a digression (an FAQ answer), say where we are before asking again."""
     for event in reversed(tracker.events):
         if event.get("event") == "action" and event.get("name") not in (
@@ -230,7 +223,7 @@ def resumed_prefix(tracker: Tracker) -> str:
             None,
         ):
             return (
-                "Back to your booking: "
+                f"Back to your {topic}: "
                 if event["name"] in ("action_answer_faq", "utter_iamabot")
                 else ""
             )

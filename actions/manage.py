@@ -18,9 +18,9 @@ from actions.appointment_store import Appointment, SlotTaken
 from actions.booking import DIGRESSIONS, current_start, latest_intent, resumed_prefix
 from actions.business import Business, business
 from actions.formatting import format_money, format_when, join_words
-from actions.replies import options_from_slot, options_slot, say
+from actions.replies import options_from_slot, say
 from actions.scheduling import within_cancellation_window
-from actions.time_choice import choose_time, diary
+from actions.time_choice import choice_slots, choose_time, diary
 
 NO_APPOINTMENT = (
     "I can't find an upcoming appointment for this number. Text 'book' to make one."
@@ -106,13 +106,7 @@ class ValidateRescheduleForm(FormValidationAction):
         choice = choose_time(
             str(value), offered, service, appointment.start, booked, biz, now
         )
-        if choice.start is not None:
-            return {"new_time": choice.start.isoformat(), "offered_options": None}
-        return {
-            "new_time": None,
-            "offered_options": options_slot(choice.options),
-            "booking_note": choice.note,
-        }
+        return choice_slots(choice, "new_time")
 
 
 class ActionAskNewTime(Action):
@@ -125,7 +119,7 @@ class ActionAskNewTime(Action):
         biz = business()
         options = options_from_slot(tracker.get_slot("offered_options"))
         note = tracker.get_slot("booking_note") or ""
-        prefix = resumed_prefix(tracker).replace("booking", "appointment")
+        prefix = resumed_prefix(tracker, topic="appointment")
         if options:
             say(dispatcher, f"{prefix}{note}", options)
         elif note:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from actions.appointment_store import Appointment, AppointmentStore
 from actions.business import Business, Service
@@ -21,6 +22,7 @@ from actions.formatting import (
     format_when,
     resolve_choice,
 )
+from actions.replies import options_slot
 from actions.scheduling import (
     Booked,
     nearby_alternatives,
@@ -39,6 +41,17 @@ class TimeChoice:
     start: datetime | None = None
     options: list[Option] = field(default_factory=list)
     note: str | None = None
+
+
+def choice_slots(choice: TimeChoice, slot: str) -> dict[str, Any]:
+    """Slot values for a form's validation: the start, or the options and why."""
+    if choice.start is not None:
+        return {slot: choice.start.isoformat(), "offered_options": None}
+    return {
+        slot: None,
+        "offered_options": options_slot(choice.options),
+        "booking_note": choice.note,
+    }
 
 
 def slot_options(starts: Sequence[datetime]) -> list[Option]:
