@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell test validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator test validate pytest test-stories crossval lock lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,14 @@ train: install  ## train only if data/, config.yml or domain.yml changed
 run: install train  ## run Redis, the action server and the Rasa server (Ctrl-C stops all)
 	@scripts/redis.sh install
 	@scripts/run.sh server
+
+phone: install  ## text the running assistant (`make run`) by SMS through the emulator
+	$(BIN)/python -m tools.phone --emulator http://127.0.0.1:$${EMULATOR_PORT:-8099} \
+	  --from $${PHONE_FROM:-+14155552671} --to $${PHONE_TO:-+15017122661}
+
+emulator: install  ## only the local Twilio emulator (make run starts it when needed)
+	$(BIN)/python -m tools.emulator --host 127.0.0.1 --port $${EMULATOR_PORT:-8099} \
+	  --webhook-url http://127.0.0.1:$${RASA_PORT:-5005}/webhooks/twilio_sms/webhook
 
 shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install
@@ -56,12 +64,12 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions connectors tests scripts
-	$(BIN)/ruff format --check actions connectors tests scripts
+	$(BIN)/ruff check actions connectors tools tests scripts
+	$(BIN)/ruff format --check actions connectors tools tests scripts
 
 format: install
-	$(BIN)/ruff format actions connectors tests scripts
-	$(BIN)/ruff check --fix actions connectors tests scripts
+	$(BIN)/ruff format actions connectors tools tests scripts
+	$(BIN)/ruff check --fix actions connectors tools tests scripts
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)

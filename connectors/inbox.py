@@ -1,0 +1,227 @@
+"""The durable inbox: accept a text in one atomic step, hand it out one at a time.
+
+Why this shape: the webhook must answer Twilio within 15 s whatever the bot does, so
+it only stores the text and returns. Storage is one Lua call per text that dedupes
+on MessageSid, applies STOP/START, and appends to the customer's own queue, so a
+retried or concurrent delivery can never make two turns, and a STOP can never be
+half-applied. A conversation's queue is drained by one worker at a time (an owner
+key with a renewed lease) head first, and an entry leaves the queue only after its
+replies were handed to Twilio: a crash mid-turn leaves it at the head, and a sweep
+gives it to another worker once the lease ran out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from connectors import redis_keys
+from connectors.inbound import InboundSms, Media
+from connectors.keywords import Keyword
+
+_ACCEPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 'duplicate'
+end
+local opted_out = redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1
+  or redis.call('HEXISTS', KEYS[3], '*') == 1
+if ARGV[2] == 'opt_out' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
+  redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[6])
+  return 'opted_out'
+end
+if opted_out then
+  if ARGV[2] == 'opt_in' then
+    redis.call('HDEL', KEYS[3], ARGV[3], '*')
+    redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[7])
+    return 'opted_in'
+  end
+  return 'suppressed'
+end
+if ARGV[2] == 'help' then
+  redis.call('RPUSH', KEYS[2], ARGV[5])
+  return 'help'
+end
+redis.call('RPUSH', KEYS[2], ARGV[4])
+return 'queued'
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return redis.call('LLEN', KEYS[2])
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_ACK = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then return redis.call('LPOP', KEYS[1]) and 1 end
+return 0
+"""
+
+
+class Outcome(str, enum.Enum):
+    """What the webhook did with a text; every outcome answers Twilio 200."""
+
+    QUEUED = "queued"  # a bot turn will run
+    HELP = "help"  # the help text will be sent, no bot turn
+    DUPLICATE = "duplicate"  # this MessageSid was already accepted
+    OPTED_OUT = "opted_out"  # STOP and friends: suppressed from now on
+    OPTED_IN = "opted_in"  # START/YES/UNSTOP from an opted-out number
+    SUPPRESSED = "suppressed"  # any other text from an opted-out number: dropped
+
+    @property
+    def wakes_worker(self) -> bool:
+        return self in (Outcome.QUEUED, Outcome.HELP)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One queued unit of work for a conversation."""
+
+    id: str
+    kind: str  # "message" or "help"
+    sms: InboundSms
+    accepted_at: float
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "sms": dataclasses.asdict(self.sms),
+                "accepted_at": self.accepted_at,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Entry:
+        data = json.loads(raw)
+        sms: dict[str, Any] = dict(data["sms"])
+        sms["media"] = tuple(Media(**m) for m in sms.get("media") or ())
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            sms=InboundSms(**sms),
+            accepted_at=float(data["accepted_at"]),
+        )
+
+
+def _log_record(change: str, word: str) -> str:
+    return json.dumps({"at": time.time(), "change": change, "word": word})
+
+
+class Inbox:
+    def __init__(self, redis: Redis, dedupe_seconds: int) -> None:
+        self.redis = redis
+        self.dedupe_seconds = dedupe_seconds
+        self._accept = redis.register_script(_ACCEPT)
+        self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
+        self._ack = redis.register_script(_ACK)
+
+    async def accept(self, sms: InboundSms, keyword: Keyword | None) -> Outcome:
+        """Store the text durably, or record that it needs no turn; atomic per text."""
+        customer = sms.from_number
+        pair = sms.messaging_service_sid or sms.to_number
+        word = (
+            {
+                Keyword.OPT_OUT: "opt_out",
+                Keyword.OPT_IN: "opt_in",
+                Keyword.HELP: "help",
+            }.get(keyword, "")
+            if keyword
+            else ""
+        )
+        now = time.time()
+        message = Entry(uuid.uuid4().hex, "message", sms, now).to_json()
+        help_entry = Entry(uuid.uuid4().hex, "help", sms, now).to_json()
+        bare = sms.body.strip().upper()
+        # The work index first: if this process dies after the Lua call, the sweep
+        # still finds the queue.
+        await self.redis.zadd(redis_keys.WORK, {customer: now}, nx=True)
+        result = await self._accept(
+            keys=[
+                redis_keys.seen(customer, sms.message_sid),
+                redis_keys.queue(customer),
+                redis_keys.opt_out(customer),
+                redis_keys.opt_out_log(customer),
+            ],
+            args=[
+                self.dedupe_seconds,
+                word,
+                pair,
+                message,
+                help_entry,
+                _log_record("opt_out", bare),
+                _log_record("opt_in", bare),
+            ],
+        )
+        outcome = Outcome(result.decode() if isinstance(result, bytes) else result)
+        if outcome.wakes_worker:
+            await self.redis.xadd(
+                redis_keys.READY, {"customer": customer}, maxlen=100_000
+            )
+        return outcome
+
+    # --- draining one conversation -----------------------------------------
+
+    async def acquire(self, customer: str, token: str, lease_ms: int) -> bool:
+        return bool(
+            await self.redis.set(
+                redis_keys.owner(customer), token, nx=True, px=lease_ms
+            )
+        )
+
+    async def renew(self, customer: str, token: str, lease_ms: int) -> bool:
+        return bool(
+            await self._renew(keys=[redis_keys.owner(customer)], args=[token, lease_ms])
+        )
+
+    async def release(self, customer: str, token: str) -> int:
+        """Give the conversation up; returns how many entries are still waiting."""
+        return int(
+            await self._release(
+                keys=[redis_keys.owner(customer), redis_keys.queue(customer)],
+                args=[token],
+            )
+        )
+
+    async def head(self, customer: str) -> tuple[bytes, Entry] | None:
+        raw = await self.redis.lindex(redis_keys.queue(customer), 0)
+        if raw is None:
+            return None
+        return raw, Entry.from_json(raw)
+
+    async def drop_head(self, customer: str, raw: bytes) -> bool:
+        """Remove the entry once done; a no-op if someone else already did."""
+        return bool(await self._ack(keys=[redis_keys.queue(customer)], args=[raw]))
+
+    async def waiting(self, older_than: float, limit: int = 100) -> list[str]:
+        """Conversations that had work queued before `older_than` (epoch seconds)."""
+        found = await self.redis.zrangebyscore(
+            redis_keys.WORK, "-inf", older_than, start=0, num=limit
+        )
+        return [c.decode() if isinstance(c, bytes) else c for c in found]
+
+    async def forget_if_idle(self, customer: str) -> None:
+        """Drop a conversation from the work index when its queue is empty."""
+        if not await self.redis.exists(
+            redis_keys.queue(customer), redis_keys.owner(customer)
+        ):
+            await self.redis.zrem(redis_keys.WORK, customer)
+
+    async def touch(self, customer: str) -> None:
+        await self.redis.zadd(redis_keys.WORK, {customer: time.time()}, xx=True)

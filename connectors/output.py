@@ -1,0 +1,76 @@
+"""SmsOutput collects a whole turn before anything is sent.
+
+Rasa calls the output channel once per bot message; sending each at once would make
+one SMS per sentence and let a message arrive before the one above it. Collecting
+lets `sms_text.shape_turn` join them into as few texts as fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+
+from connectors.sms_text import SmsPart, shape_message, shape_turn
+
+logger = logging.getLogger(__name__)
+
+
+class SmsOutput(OutputChannel):
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.buttons: list[dict[str, Any]] = []
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio_sms"
+
+    async def send_text_message(
+        self, recipient_id: str, text: str, **kwargs: Any
+    ) -> None:
+        self.texts.append(shape_message(text))
+        self.buttons = []
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        usable = [b for b in buttons if isinstance(b, dict) and b.get("title")]
+        self.texts.append(shape_message(text, usable))
+        self.buttons = usable
+
+    async def send_quick_replies(
+        self,
+        recipient_id: str,
+        text: str,
+        quick_replies: list[dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(
+        self, recipient_id: str, image: str, **kwargs: Any
+    ) -> None:
+        """Images go as their link: plain SMS, no MMS cost or carrier support needed."""
+        self.texts.append(shape_message(image))
+
+    async def send_attachment(
+        self, recipient_id: str, attachment: str, **kwargs: Any
+    ) -> None:
+        self.texts.append(shape_message(str(attachment)))
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        text = json_message.get("text") if isinstance(json_message, dict) else None
+        if isinstance(text, str) and text.strip():
+            self.texts.append(shape_message(text))
+        else:
+            logger.info("custom json with no text is not sent by SMS: %s", json_message)
+
+    def parts(self, max_length: int, max_parts: int) -> list[SmsPart]:
+        return shape_turn(self.texts, max_length=max_length, max_parts=max_parts)

@@ -1,0 +1,65 @@
+"""Every Redis key the SMS channel uses, spelled in one place.
+
+A conversation's keys share the hash tag `{<customer number>}` so that a Lua script
+touching one conversation stays on one Redis Cluster slot. The few global keys are
+only ever used with single-key commands.
+"""
+
+from __future__ import annotations
+
+PREFIX = "sms"
+
+
+def _conv(customer: str, name: str) -> str:
+    return f"{PREFIX}:{{{customer}}}:{name}"
+
+
+def seen(customer: str, message_sid: str) -> str:
+    """Dedupe marker of one inbound MessageSid (SET NX with a TTL)."""
+    return _conv(customer, f"seen:{message_sid}")
+
+
+def queue(customer: str) -> str:
+    """The conversation's inbox: a list, oldest first, popped only after the reply."""
+    return _conv(customer, "queue")
+
+
+def owner(customer: str) -> str:
+    """Which worker drains the queue right now (SET NX PX, renewed while it runs)."""
+    return _conv(customer, "owner")
+
+
+def opt_out(customer: str) -> str:
+    """Hash: business number (or Messaging Service SID) -> when the customer opted out."""
+    return _conv(customer, "optout")
+
+
+def opt_out_log(customer: str) -> str:
+    """List of every opt-out/opt-in change, kept as the record Twilio asks for."""
+    return _conv(customer, "optout:log")
+
+
+def message(customer: str, sid: str) -> str:
+    """Hash: one outbound message (body, segments, status, error code)."""
+    return _conv(customer, f"msg:{sid}")
+
+
+def statuses_seen(customer: str, sid: str) -> str:
+    """Set of statuses already reported for one message (callbacks repeat)."""
+    return _conv(customer, f"msg:{sid}:seen")
+
+
+def sent(customer: str) -> str:
+    """List of outbound message ids of the conversation, oldest first."""
+    return _conv(customer, "sent")
+
+
+def options(customer: str) -> str:
+    """Buttons of the last reply, so that "2" can mean the second payload."""
+    return _conv(customer, "options")
+
+
+# Global keys: single-key commands only.
+READY = f"{PREFIX}:ready"  # stream: "conversation X has work", read by a group
+READY_GROUP = "workers"
+WORK = f"{PREFIX}:work"  # zset: conversations with a queue, by enqueue time

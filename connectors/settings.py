@@ -1,0 +1,221 @@
+"""The SMS channel's settings, read once from credentials.yml and checked there.
+
+credentials.yml values arrive as strings (Rasa expands `${VAR}` on load), so every
+value is converted here, once, and a bad one stops the server at start-up with the
+key name and the expected form, instead of failing on the first customer's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+DEFAULT_FAILURE = (
+    "Sorry, something went wrong on our side. Please try again in a few minutes."
+)
+DEFAULT_HELP = (
+    "This is our text assistant: ask a question or text BOOK to make an "
+    "appointment. Reply STOP to unsubscribe."
+)
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class SettingsError(ValueError):
+    """A credentials.yml value the channel cannot work with."""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    account_sid: str
+    auth_token: str
+    public_url: str  # the base URL Twilio calls, e.g. https://bot.example.com
+    numbers: tuple[str, ...] = ()
+    messaging_service_sid: str | None = None
+    api_base_url: str = "https://api.twilio.com"
+    enabled: bool = True
+    initiate_from_inbound: bool = True
+    validate_signature: bool = True
+    trust_forwarded_headers: bool = False
+    max_message_length: int = 1600
+    max_parts_per_turn: int = 3
+    failure_message: str = DEFAULT_FAILURE
+    help_message: str = DEFAULT_HELP
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    dedupe_hours: int = 48
+    owner_lease_seconds: float = 30.0
+    reclaim_after_seconds: float = 30.0
+    sweep_interval_seconds: float = 5.0
+    worker_concurrency: int = 16
+    send_attempts: int = 4
+    send_timeout_seconds: float = 10.0
+
+    @property
+    def webhook_path(self) -> str:
+        return "/webhooks/twilio_sms/webhook"
+
+    @property
+    def status_path(self) -> str:
+        return "/webhooks/twilio_sms/status"
+
+    @property
+    def status_callback_url(self) -> str:
+        return self.public_url + self.status_path
+
+    def sender_for(self, business_number: str | None) -> str | None:
+        """Reply from the number the customer texted, if it is one of ours."""
+        if business_number in self.numbers:
+            return business_number
+        return self.numbers[0] if self.numbers else None
+
+    @classmethod
+    def from_credentials(cls, raw: Mapping[str, Any] | None) -> SmsSettings:
+        raw = dict(raw or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise SettingsError(
+                f"twilio_sms: unknown setting(s) {unknown}; known: {sorted(known)}"
+            )
+        values: dict[str, Any] = {}
+        values["account_sid"] = _match(raw, "account_sid", _ACCOUNT_SID, "AC + 32 hex")
+        values["auth_token"] = _text(raw, "auth_token", required=True)
+        values["public_url"] = _url(raw, "public_url")
+        values["api_base_url"] = _url(raw, "api_base_url", cls.api_base_url)
+        values["numbers"] = _numbers(raw.get("numbers"))
+        service = _text(raw, "messaging_service_sid") or None
+        if service and not _SERVICE_SID.match(service):
+            raise SettingsError(
+                "twilio_sms.messaging_service_sid: expected MG + 32 hex"
+            )
+        values["messaging_service_sid"] = service
+        if not values["numbers"] and not service:
+            raise SettingsError(
+                "twilio_sms: set `numbers` (E.164, comma separated) or "
+                "`messaging_service_sid` so replies have a sender"
+            )
+        for key in (
+            "enabled",
+            "initiate_from_inbound",
+            "validate_signature",
+            "trust_forwarded_headers",
+        ):
+            values[key] = _bool(raw, key, getattr(cls, key))
+        values["max_message_length"] = _int(raw, "max_message_length", 1600, 50, 1600)
+        values["max_parts_per_turn"] = _int(raw, "max_parts_per_turn", 3, 1, 10)
+        values["dedupe_hours"] = _int(raw, "dedupe_hours", 48, 1, 24 * 30)
+        values["worker_concurrency"] = _int(raw, "worker_concurrency", 16, 1, 1000)
+        values["send_attempts"] = _int(raw, "send_attempts", 4, 1, 10)
+        for key, low, high in (
+            ("owner_lease_seconds", 0.5, 3600),
+            ("reclaim_after_seconds", 0.1, 86400),
+            ("sweep_interval_seconds", 0.1, 3600),
+            ("send_timeout_seconds", 0.5, 120),
+        ):
+            values[key] = _float(raw, key, getattr(cls, key), low, high)
+        values["failure_message"] = _text(raw, "failure_message") or DEFAULT_FAILURE
+        values["help_message"] = _text(raw, "help_message") or DEFAULT_HELP
+        values["redis_url"] = _text(raw, "redis_url") or cls.redis_url
+        if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("twilio_sms.redis_url: expected redis://host:port/db")
+        return cls(**values)
+
+
+def _text(raw: Mapping[str, Any], key: str, required: bool = False) -> str:
+    value = raw.get(key)
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise SettingsError(f"twilio_sms.{key} is required")
+    return text
+
+
+def _match(
+    raw: Mapping[str, Any], key: str, pattern: re.Pattern[str], form: str
+) -> str:
+    text = _text(raw, key, required=True)
+    if not pattern.match(text):
+        raise SettingsError(f"twilio_sms.{key}: expected {form}")
+    return text
+
+
+def _url(raw: Mapping[str, Any], key: str, default: str | None = None) -> str:
+    text = _text(raw, key, required=default is None) or str(default)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"twilio_sms.{key}: expected an http(s) URL, got {text!r}")
+    if parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise SettingsError(
+            f"twilio_sms.{key}: give the base URL only (scheme and host), got {text!r}"
+        )
+    return text.rstrip("/")
+
+
+def _numbers(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value or ""))
+    numbers = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            parsed = phonenumbers.parse(item, None)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if (
+            not item.startswith("+")
+            or parsed is None
+            or (not phonenumbers.is_possible_number(parsed))
+        ):
+            raise SettingsError(f"twilio_sms.numbers: {item!r} is not an E.164 number")
+        numbers.append(
+            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        )
+    return tuple(dict.fromkeys(numbers))
+
+
+def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"twilio_sms.{key}: expected true or false, got {value!r}")
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = raw.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise SettingsError(f"twilio_sms.{key}: expected a whole number") from None
+    if not low <= number <= high:
+        raise SettingsError(f"twilio_sms.{key}: expected {low}..{high}, got {number}")
+    return number
+
+
+def _float(
+    raw: Mapping[str, Any], key: str, default: float, low: float, high: float
+) -> float:
+    value = raw.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise SettingsError(f"twilio_sms.{key}: expected a number of seconds") from None
+    if not low <= number <= high:
+        raise SettingsError(f"twilio_sms.{key}: expected {low}..{high}, got {number}")
+    return number

@@ -1,0 +1,38 @@
+"""Who has opted out, per (customer, business number) pair, as Twilio counts it.
+
+A STOP to one business number opts the customer out of that number only (or of the
+Messaging Service it came through). Every change is also appended to a log, the
+record a business must be able to show.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from redis.asyncio import Redis
+
+from connectors import redis_keys
+
+
+async def is_suppressed(redis: Redis, customer: str, business: str | None) -> bool:
+    """True if this pair must get nothing from us; "*" stops every sender."""
+    fields = ["*"] + ([business] if business else [])
+    values = await redis.hmget(redis_keys.opt_out(customer), fields)
+    return any(v is not None for v in values)
+
+
+async def suppress(redis: Redis, customer: str, business: str, reason: str) -> None:
+    """Opt out without a STOP text, e.g. after Twilio answered a send with 21610."""
+    record = json.dumps({"at": time.time(), "change": "opt_out", "reason": reason})
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(redis_keys.opt_out(customer), business, record)
+        pipe.rpush(redis_keys.opt_out_log(customer), f"{business} {record}")
+        await pipe.execute()
+
+
+async def history(redis: Redis, customer: str) -> list[str]:
+    return [
+        v.decode() if isinstance(v, bytes) else str(v)
+        for v in await redis.lrange(redis_keys.opt_out_log(customer), 0, -1)
+    ]

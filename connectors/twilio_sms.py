@@ -1,0 +1,238 @@
+"""TwilioSmsInput: the Rasa input channel Twilio's webhook points at. It only wires.
+
+POST /webhooks/twilio_sms/webhook: signature (403) -> fields (400) -> one atomic
+accept in Redis (dedupe, STOP/START/HELP, queue) -> 200 with an empty TwiML
+<Response/>. The turn runs later in the worker, so the webhook's time does not
+depend on NLU, policies or actions. POST /webhooks/twilio_sms/status files
+delivery callbacks. Redis being down is a 503 (Twilio then tries the fallback URL),
+never a 500 and never an acknowledgement of a text that was not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.twiml.messaging_response import MessagingResponse
+
+from connectors import keywords, signature, status
+from connectors.inbound import InvalidInbound, parse_inbound
+from connectors.inbox import Inbox
+from connectors.sender import TwilioSender
+from connectors.settings import SmsSettings
+from connectors.worker import SmsWorker
+
+logger = logging.getLogger(__name__)
+
+EMPTY_TWIML = str(MessagingResponse())
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class BadForm(ValueError):
+    """A body that is not the form Twilio sends."""
+
+
+def read_form(request: Request) -> dict[str, list[str]]:
+    """Every field, empty ones too: Twilio signs an empty Body, Sanic drops it."""
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
+    if content_type.lower() != FORM_TYPE:
+        raise BadForm(f"expected {FORM_TYPE}, got {content_type or 'no content type'}")
+    try:
+        pairs = parse_qsl(
+            request.body.decode("utf-8"), keep_blank_values=True, max_num_fields=500
+        )
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BadForm(f"unreadable form body: {type(err).__name__}") from None
+    form: dict[str, list[str]] = {}
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def _xml(status: int = 200) -> HTTPResponse:
+    return response.text(EMPTY_TWIML, status=status, content_type="text/xml")
+
+
+def _error(status: int, reason: str) -> HTTPResponse:
+    return response.text(reason + "\n", status=status)
+
+
+class TwilioSmsInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio_sms"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(SmsSettings.from_credentials(credentials))
+
+    def __init__(self, settings: SmsSettings) -> None:
+        self.settings = settings
+        self.redis: Redis | None = None
+        self.inbox: Inbox | None = None
+        self.sender: TwilioSender | None = None
+        self.worker: SmsWorker | None = None
+        if not settings.validate_signature:
+            logger.warning(
+                "twilio_sms: validate_signature is OFF: anyone who can reach the "
+                "webhook can text as any number. Use this only on a closed network."
+            )
+
+    def _signed(self, request: Request, form: dict[str, list[str]]) -> bool:
+        if not self.settings.validate_signature:
+            return True
+        url = signature.signed_url(
+            self.settings.public_url,
+            request.path,
+            request.query_string,
+            request.headers,
+            self.settings.trust_forwarded_headers,
+        )
+        return signature.is_valid(
+            self.settings.auth_token,
+            url,
+            form,
+            request.headers.get("x-twilio-signature"),
+        )
+
+    async def _start(
+        self, app: Sanic, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        self.redis = Redis.from_url(
+            self.settings.redis_url,
+            socket_timeout=10,
+            socket_connect_timeout=3,
+            health_check_interval=30,
+        )
+        self.inbox = Inbox(self.redis, self.settings.dedupe_hours * 3600)
+        self.sender = TwilioSender(self.settings, self.redis)
+
+        async def has_active_session(customer: str) -> bool:
+            return await active_session(app, customer)
+
+        self.worker = SmsWorker(
+            self.settings,
+            self.redis,
+            self.inbox,
+            self.sender,
+            on_new_message,
+            has_active_session,
+        )
+        await self.worker.start()
+        logger.info(
+            "twilio_sms: webhook %s%s, sending through %s",
+            self.settings.public_url,
+            self.settings.webhook_path,
+            self.settings.api_base_url,
+        )
+
+    async def _stop(self) -> None:
+        if self.worker:
+            await self.worker.stop()
+        if self.sender:
+            await self.sender.close()
+        if self.redis:
+            await self.redis.close()
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        bp = Blueprint("twilio_sms_webhook", __name__)
+
+        @bp.listener("after_server_start")
+        async def start(app: Sanic, _loop: Any) -> None:
+            await self._start(app, on_new_message)
+
+        @bp.listener("before_server_stop")
+        async def stop(_app: Sanic, _loop: Any) -> None:
+            await self._stop()
+
+        @bp.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "enabled": self.settings.enabled})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request)
+
+        @bp.route("/status", methods=["POST"])
+        async def delivery(request: Request) -> HTTPResponse:
+            return await self.delivery(request)
+
+        return bp
+
+    async def receive(self, request: Request) -> HTTPResponse:
+        started = time.perf_counter()
+        if self.settings.validate_signature and not request.headers.get(
+            "x-twilio-signature"
+        ):
+            return _error(403, "missing X-Twilio-Signature")
+        try:
+            form = read_form(request)
+        except BadForm as err:
+            return _error(400, str(err))
+        if not self._signed(request, form):
+            return _error(403, "invalid or missing X-Twilio-Signature")
+        if not self.settings.enabled:
+            return _xml()
+        try:
+            sms = parse_inbound({k: v[0] for k, v in form.items()})
+        except InvalidInbound as err:
+            return _error(400, str(err))
+        if self.inbox is None:
+            return _error(503, "starting up")
+        try:
+            outcome = await self.inbox.accept(sms, keywords.keyword(sms.body))
+        except RedisError as err:
+            logger.error("inbox unavailable, %s not stored: %s", sms.message_sid, err)
+            return _error(503, "temporarily unavailable, not stored")
+        logger.debug(
+            "%s from %s: %s in %.1f ms",
+            sms.message_sid,
+            sms.from_number,
+            outcome.value,
+            (time.perf_counter() - started) * 1000,
+        )
+        return _xml()
+
+    async def delivery(self, request: Request) -> HTTPResponse:
+        try:
+            form = read_form(request)
+        except BadForm as err:
+            return _error(400, str(err))
+        if not self._signed(request, form):
+            return _error(403, "invalid or missing X-Twilio-Signature")
+        if self.redis is None:
+            return _error(503, "starting up")
+        try:
+            await status.handle_callback(self.redis, {k: v[0] for k, v in form.items()})
+        except status.InvalidStatus as err:
+            return _error(400, str(err))
+        except RedisError as err:
+            logger.error("status callback not stored: %s", err)
+            return _error(503, "temporarily unavailable, not stored")
+        return response.empty(status=204)
+
+
+async def active_session(app: Sanic, customer: str) -> bool:
+    """Has this number a session that has not expired (Rasa's session_config)?"""
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return False
+    tracker = await agent.tracker_store.retrieve(customer)
+    if tracker is None or not tracker.events:
+        return False
+    minutes = agent.domain.session_config.session_expiration_time if agent.domain else 0
+    if not minutes:
+        return True
+    last = tracker.events[-1].timestamp
+    return time.time() - last < minutes * 60

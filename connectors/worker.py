@@ -1,0 +1,283 @@
+"""The worker inside each Rasa server process: inbox entry -> turn -> SMS -> ack.
+
+Three supervised tasks per process: a reader woken by the `ready` stream, a sweeper
+that takes over conversations whose worker died (their owner lease ran out), and
+one drain task per conversation being served. A conversation is drained by one
+worker at a time, head first, so its texts are answered in the order they came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from actions.formatting import Option, resolve_choice
+from connectors import redis_keys, suppression, turn_errors
+from connectors.inbox import Entry, Inbox
+from connectors.output import SmsOutput
+from connectors.sender import TwilioSender
+from connectors.settings import SmsSettings
+from connectors.sms_text import shape_message, shape_turn
+
+logger = logging.getLogger(__name__)
+
+#: What a picture with no words says to the assistant: an intent trigger, so the
+#: bot answers it like any other turn instead of the text being dropped.
+MEDIA_ONLY_TEXT = "/send_media"
+OPTIONS_TTL = 24 * 3600
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+SessionCheck = Callable[[str], Awaitable[bool]]
+
+
+class SmsWorker:
+    def __init__(
+        self,
+        settings: SmsSettings,
+        redis: Redis,
+        inbox: Inbox,
+        sender: TwilioSender,
+        on_new_message: OnNewMessage,
+        has_active_session: SessionCheck,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.inbox = inbox
+        self.sender = sender
+        self.on_new_message = on_new_message
+        self.has_active_session = has_active_session
+        self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_ms = int(settings.owner_lease_seconds * 1000)
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._draining: dict[str, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        turn_errors.install()
+        await self._ensure_group()
+        self._tasks = [
+            asyncio.create_task(self._supervise(self._read), name="sms-reader"),
+            asyncio.create_task(self._supervise(self._sweep), name="sms-sweeper"),
+        ]
+
+    async def stop(self) -> None:
+        """Cancel everything: unfinished entries stay queued for the next worker."""
+        tasks = self._tasks + list(self._draining.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks, self._draining = [], {}
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(
+                redis_keys.READY, redis_keys.READY_GROUP, id="$", mkstream=True
+            )
+        except ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+
+    async def _supervise(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Keep a loop alive through Redis outages and bugs; stop only on cancel."""
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except ResponseError as err:
+                if "NOGROUP" in str(err):
+                    await self._ensure_group()
+                    continue
+                logger.exception("sms worker loop failed; restarting in 1 s")
+            except Exception:
+                logger.exception("sms worker loop failed; restarting in 1 s")
+            await asyncio.sleep(1)
+
+    async def _read(self) -> None:
+        while True:
+            found = await self.redis.xreadgroup(
+                redis_keys.READY_GROUP,
+                self.consumer,
+                {redis_keys.READY: ">"},
+                count=100,
+                block=2000,
+            )
+            for _stream, entries in found or ():
+                ids = [entry_id for entry_id, _ in entries]
+                if ids:
+                    await self.redis.xack(
+                        redis_keys.READY, redis_keys.READY_GROUP, *ids
+                    )
+                for _id, fields in entries:
+                    customer = fields.get(b"customer") or fields.get("customer")
+                    if customer:
+                        self.schedule(
+                            customer.decode()
+                            if isinstance(customer, bytes)
+                            else customer
+                        )
+
+    async def _sweep(self) -> None:
+        while True:
+            cutoff = time.time() - self.settings.reclaim_after_seconds
+            for customer in await self.inbox.waiting(cutoff):
+                self.schedule(customer)
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+
+    def schedule(self, customer: str) -> None:
+        """One drain task per conversation in this process; a running one re-checks."""
+        if customer in self._draining:
+            return
+        task = asyncio.create_task(self._drain(customer), name=f"sms-drain:{customer}")
+        self._draining[customer] = task
+        task.add_done_callback(lambda _t: self._draining.pop(customer, None))
+
+    # --- one conversation ----------------------------------------------------
+
+    async def _drain(self, customer: str) -> None:
+        token = f"{self.consumer}:{uuid.uuid4().hex}"
+        try:
+            async with self._slots:
+                while await self.inbox.acquire(customer, token, self.lease_ms):
+                    await self.inbox.touch(customer)
+                    keeper = asyncio.create_task(self._keep_lease(customer, token))
+                    try:
+                        await self._drain_owned(customer)
+                    finally:
+                        keeper.cancel()
+                        remaining = await self.inbox.release(customer, token)
+                    if remaining == 0:
+                        await self.inbox.forget_if_idle(customer)
+                        return
+        except asyncio.CancelledError:
+            raise
+        except RedisError as err:
+            logger.warning(
+                "redis error while serving %s, will retry: %s", customer, err
+            )
+        except Exception:
+            logger.exception("serving %s failed; the entry stays queued", customer)
+
+    async def _drain_owned(self, customer: str) -> None:
+        while True:
+            raw = await self.redis.lindex(redis_keys.queue(customer), 0)
+            if raw is None:
+                return
+            try:
+                entry = Entry.from_json(raw)
+            except (ValueError, KeyError, TypeError):
+                logger.error("dropping unreadable inbox entry of %s: %r", customer, raw)
+                await self.inbox.drop_head(customer, raw)
+                continue
+            await self.process(entry)
+            await self.inbox.drop_head(customer, raw)
+
+    async def _keep_lease(self, customer: str, token: str) -> None:
+        """A 30 s turn must not lose its conversation to another worker."""
+        while True:
+            await asyncio.sleep(self.settings.owner_lease_seconds / 3)
+            if not await self.inbox.renew(customer, token, self.lease_ms):
+                logger.error("lost the lease on %s mid-turn", customer)
+                return
+
+    # --- one entry -----------------------------------------------------------
+
+    async def process(self, entry: Entry) -> None:
+        sms = entry.sms
+        pair = sms.messaging_service_sid or sms.to_number
+        if await suppression.is_suppressed(self.redis, sms.from_number, pair):
+            logger.info(
+                "%s opted out after %s was queued", sms.from_number, sms.message_sid
+            )
+            return
+        if entry.kind == "help":
+            await self._send(
+                sms.from_number,
+                sms.to_number,
+                [shape_message(self.settings.help_message)],
+            )
+            return
+        if (
+            not self.settings.initiate_from_inbound
+            and not await self.has_active_session(sms.from_number)
+        ):
+            logger.info(
+                "no active session for %s: no turn (initiate_from_inbound off)",
+                sms.from_number,
+            )
+            return
+        output = SmsOutput()
+        text = await self._text_for_turn(sms.from_number, sms.body, bool(sms.media))
+        message = UserMessage(
+            text,
+            output,
+            sms.from_number,
+            input_channel="twilio_sms",
+            message_id=sms.message_sid,
+            metadata=sms.metadata(),
+        )
+        failed = False
+        with turn_errors.watching() as errors:
+            try:
+                await self.on_new_message(message)
+            except Exception:
+                logger.exception(
+                    "turn for %s (%s) failed", sms.from_number, sms.message_sid
+                )
+                failed = True
+        texts = list(output.texts)
+        if failed or errors:
+            texts.append(shape_message(self.settings.failure_message))
+        await self._remember_options(sms.from_number, output.buttons)
+        await self._send(sms.from_number, sms.to_number, texts)
+
+    async def _text_for_turn(self, customer: str, body: str, has_media: bool) -> str:
+        """The text Rasa sees: the body, a numbered pick as its payload, or media."""
+        if not body.strip():
+            return MEDIA_ONLY_TEXT if has_media else body
+        raw = await self.redis.get(redis_keys.options(customer))
+        if raw:
+            options = [
+                Option(str(o["title"]), str(o["payload"])) for o in json.loads(raw)
+            ]
+            picked = resolve_choice(body, options)
+            if picked is not None:
+                return picked
+        return body
+
+    async def _remember_options(
+        self, customer: str, buttons: list[dict[str, Any]]
+    ) -> None:
+        key = redis_keys.options(customer)
+        options = [
+            {"title": str(b["title"]), "payload": str(b.get("payload") or b["title"])}
+            for b in buttons
+        ]
+        if options:
+            await self.redis.set(key, json.dumps(options), ex=OPTIONS_TTL)
+        else:
+            await self.redis.delete(key)
+
+    async def _send(
+        self, customer: str, business_number: str, texts: list[str]
+    ) -> None:
+        parts = shape_turn(
+            texts,
+            max_length=self.settings.max_message_length,
+            max_parts=self.settings.max_parts_per_turn,
+        )
+        for part in parts:
+            await self.sender.send(customer, business_number, part)

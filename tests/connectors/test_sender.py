@@ -1,0 +1,130 @@
+"""Sends through twilio-python's async client against the local Twilio emulator:
+retry only what Twilio did not take, never send twice, never raise."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from connectors import redis_keys, suppression
+from connectors.sender import SendResult, TwilioSender
+from connectors.settings import SmsSettings
+from connectors.sms_text import shape_turn
+from tests.redis_server import RedisServer, free_port
+from tools.emulator import EmulatorConfig, running_emulator
+
+SID, TOKEN = "AC" + "7" * 32, "sender-test-token"
+CUSTOMER, BUSINESS = "+14155552671", "+15017122661"
+
+
+@pytest_asyncio.fixture
+async def emulator() -> AsyncIterator[str]:
+    config = EmulatorConfig(account_sid=SID, auth_token=TOKEN, webhook_url=None)
+    async with running_emulator(config) as url:
+        yield url
+
+
+def settings(api: str, redis_server: RedisServer, **extra: object) -> SmsSettings:
+    return SmsSettings.from_credentials(
+        {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "public_url": "http://127.0.0.1:9",
+            "numbers": f"{BUSINESS},+15017122662",
+            "api_base_url": api,
+            "redis_url": redis_server.url,
+            **extra,
+        }
+    )
+
+
+@pytest_asyncio.fixture
+async def sender(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> AsyncIterator[TwilioSender]:
+    sender = TwilioSender(settings(emulator, redis_server), redis)
+    yield sender
+    await sender.close()
+
+
+async def control(emulator: str, **config: object) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{emulator}/_emulator/config", json=config) as response:
+            assert response.status == 200, await response.text()
+
+
+async def sent(emulator: str, to: str = CUSTOMER) -> list[dict]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{emulator}/_emulator/messages", params={"to": to}) as r:
+            return (await r.json())["messages"]
+
+
+def part(text: str = "Booked: Tue Mar 3, 10:00am.") -> object:
+    return shape_turn([text])[0]
+
+
+async def test_a_send_is_recorded_with_segments(
+    sender: TwilioSender, emulator: str, redis: Redis
+) -> None:
+    result = await sender.send(CUSTOMER, "+15017122662", part("x" * 200))
+    assert result.status == "queued" and result.sid and result.attempts == 1
+    assert result.segments == 2
+    [message] = await sent(emulator)
+    assert message["from"] == "+15017122662"  # the number the customer texted
+    record = await redis.hgetall(redis_keys.message(CUSTOMER, result.sid))
+    assert record[b"segments"] == b"2" and record[b"encoding"] == b"GSM-7"
+    assert await redis.lrange(redis_keys.sent(CUSTOMER), 0, -1) == [result.sid.encode()]
+
+
+async def test_20429_is_retried_until_twilio_takes_it(
+    sender: TwilioSender, emulator: str
+) -> None:
+    await control(emulator, force=["20429", "20429", "ok"])
+    result = await sender.send(CUSTOMER, BUSINESS, part())
+    assert result.status == "queued" and result.attempts == 3
+    assert len(await sent(emulator)) == 1
+
+
+async def test_an_ambiguous_500_is_not_sent_again(
+    sender: TwilioSender, emulator: str
+) -> None:
+    await control(emulator, force=["500"])
+    result = await sender.send(CUSTOMER, BUSINESS, part())
+    assert result == SendResult(None, "unknown", 1, 1, 20500, result.error_message)
+    # Twilio had in fact queued it: a retry would have made two.
+    assert len(await sent(emulator)) == 1
+
+
+async def test_21610_suppresses_the_pair(sender: TwilioSender, redis: Redis) -> None:
+    blocked = "+15005550004"  # Twilio's magic "unsubscribed recipient"
+    result = await sender.send(blocked, BUSINESS, part())
+    assert result.status == "failed" and result.error_code == 21610
+    assert await suppression.is_suppressed(redis, blocked, BUSINESS)
+    again = await sender.send(blocked, BUSINESS, part())
+    assert again.status == "suppressed" and again.attempts == 0
+
+
+@pytest.mark.parametrize(
+    ("to", "code"), [("+15005550001", 21211), ("+15005550009", 21614)]
+)
+async def test_bad_recipients_are_failed_not_retried(
+    sender: TwilioSender, to: str, code: int
+) -> None:
+    result = await sender.send(to, BUSINESS, part())
+    assert (result.status, result.error_code, result.attempts) == ("failed", code, 1)
+
+
+async def test_no_connection_is_retried_then_reported(
+    redis: Redis, redis_server: RedisServer
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    sender = TwilioSender(settings(closed, redis_server, send_attempts="2"), redis)
+    try:
+        result = await sender.send(CUSTOMER, BUSINESS, part())
+    finally:
+        await sender.close()
+    assert (result.status, result.attempts) == ("failed", 2)

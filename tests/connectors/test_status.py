@@ -1,0 +1,53 @@
+"""Delivery status only moves forward, each status counts once, 21610 suppresses."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from connectors import redis_keys, suppression
+from connectors.status import handle_callback, record_status
+
+CUSTOMER, BUSINESS, SID = "+14155552671", "+15017122661", "SM" + "a" * 32
+
+
+def callback(status: str, **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": SID,
+        "MessageStatus": status,
+        "To": CUSTOMER,
+        "From": BUSINESS,
+        **extra,
+    }
+
+
+async def status_of(redis: Redis) -> str:
+    return (await redis.hget(redis_keys.message(CUSTOMER, SID), "status")).decode()
+
+
+async def test_a_late_sent_never_overwrites_delivered(redis: Redis) -> None:
+    for status in ("queued", "delivered", "sent", "queued"):
+        await handle_callback(redis, callback(status))
+    assert await status_of(redis) == "delivered"
+
+
+async def test_repeats_are_duplicates(redis: Redis) -> None:
+    assert await record_status(redis, CUSTOMER, SID, "sent") == "updated"
+    assert await record_status(redis, CUSTOMER, SID, "sent") == "duplicate"
+    assert await record_status(redis, CUSTOMER, SID, "queued") == "stale"
+    assert await record_status(redis, CUSTOMER, SID, "delivered") == "updated"
+
+
+async def test_error_code_is_kept_and_21610_suppresses(redis: Redis) -> None:
+    await handle_callback(redis, callback("failed", ErrorCode="21610"))
+    record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
+    assert record[b"status"] == b"failed" and record[b"error_code"] == b"21610"
+    assert await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
+
+
+async def test_undelivered_keeps_its_error(redis: Redis) -> None:
+    await handle_callback(redis, callback("sent"))
+    await handle_callback(redis, callback("undelivered", ErrorCode="30003"))
+    await handle_callback(redis, callback("delivered"))  # same rank: first final wins
+    record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
+    assert record[b"status"] == b"undelivered" and record[b"error_code"] == b"30003"
+    assert not await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)

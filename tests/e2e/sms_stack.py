@@ -1,0 +1,261 @@
+"""A whole SMS stack as real processes: Twilio emulator, action server, Rasa server.
+
+Texts go in the way Twilio sends them (the emulator signs and posts the webhook);
+replies come back through twilio-python's async client into the emulator, whose log
+the tests read. Only the settings differ from `make run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis as redis_sync  # test side only: the servers under test use redis.asyncio
+
+from tests.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).parents[2]
+MODEL = ROOT / "models" / "assistant.tar.gz"
+ACCOUNT_SID = "AC" + "5" * 32
+AUTH_TOKEN = "e2e-auth-token"  # noqa: S105 - the emulator's test token
+BUSINESS = "+15017122661"
+BIN = ROOT / ".venv" / "bin"
+
+
+def http(
+    method: str, url: str, body: Any = None, timeout: float = 60
+) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data, {"Content-Type": "application/json"}, method=method
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def wait_for(url: str, processes: list[subprocess.Popen], timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in processes:
+            assert process.poll() is None, f"{process.args[:3]} exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@dataclass
+class SmsStack:
+    redis_server: RedisServer
+    workdir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    db: int = 3
+    rasa_port: int = field(default_factory=free_port)
+    action_port: int = field(default_factory=free_port)
+    emulator_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_server.port}/{self.db}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.public_url}/webhooks/twilio_sms/webhook"
+
+    @property
+    def emulator(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    def redis(self) -> redis_sync.Redis:
+        return redis_sync.Redis.from_url(self.redis_url, decode_responses=True)
+
+    # --- processes ---------------------------------------------------------------
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.workdir / f"{name}.log").open("a")
+        self.processes[name] = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start(self) -> SmsStack:
+        assert MODEL.exists(), "no trained model: run `make train` first"
+        self.redis().flushdb()
+        redis_sync.Redis.from_url(
+            f"redis://127.0.0.1:{self.redis_server.port}/{self.db + 1}"
+        ).flushdb()
+        self._spawn(
+            "emulator",
+            [
+                str(BIN / "python"),
+                "-m",
+                "tools.emulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.emulator_port),
+                "--account-sid",
+                ACCOUNT_SID,
+                "--auth-token",
+                AUTH_TOKEN,
+                "--webhook-url",
+                self.webhook,
+                "--status-delay-ms",
+                "50",
+            ],
+            {},
+        )
+        self._spawn(
+            "actions",
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions"]
+            + ["--port", str(self.action_port)],
+            {"SANIC_HOST": "127.0.0.1", "REDIS_URL": self.redis_url},
+        )
+        self.start_rasa()
+        wait_for(f"{self.emulator}/_emulator/health", list(self.processes.values()))
+        wait_for(
+            f"http://127.0.0.1:{self.action_port}/health", list(self.processes.values())
+        )
+        return self
+
+    def start_rasa(self) -> None:
+        settings = {
+            "account_sid": ACCOUNT_SID,
+            "auth_token": AUTH_TOKEN,
+            "public_url": self.public_url,
+            "numbers": BUSINESS,
+            "api_base_url": self.emulator,
+            "redis_url": self.redis_url,
+            "owner_lease_seconds": 2,
+            "reclaim_after_seconds": 1,
+            "sweep_interval_seconds": 0.5,
+            **self.settings,
+        }
+        credentials = self.workdir / "credentials.yml"
+        credentials.write_text(
+            "connectors.twilio_sms.TwilioSmsInput:\n"
+            + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
+        )
+        endpoints = self.workdir / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            "tracker_store:\n  type: redis\n  url: 127.0.0.1\n"
+            f"  port: {self.redis_server.port}\n  db: {self.db + 1}\n"
+        )
+        self._spawn(
+            "rasa",
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(MODEL),
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "--credentials",
+                str(credentials),
+                "--endpoints",
+                str(endpoints),
+            ],
+            {},
+        )
+        wait_for(f"{self.public_url}/webhooks/twilio_sms/", [self.processes["rasa"]])
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=60)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM)
+
+    # --- texting -------------------------------------------------------------------
+
+    def text(
+        self, customer: str, body: str, *, to: str = BUSINESS, **extra: Any
+    ) -> dict[str, Any]:
+        """Send a text as Twilio would; returns the emulator's record of the webhook."""
+        status, result = http(
+            "POST",
+            f"{self.emulator}/_emulator/inbound",
+            {"from": customer, "to": to, "body": body, **extra},
+        )
+        assert status == 200, result
+        return result
+
+    def sent_to(self, customer: str) -> list[dict[str, Any]]:
+        status, result = http(
+            "GET",
+            f"{self.emulator}/_emulator/messages?to={customer.replace('+', '%2B')}",
+        )
+        assert status == 200, result
+        return result["messages"]
+
+    def replies(
+        self, customer: str, count: int, timeout: float = 60
+    ) -> list[dict[str, Any]]:
+        """Wait until `count` texts went to the customer; return them all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.sent_to(customer)
+            if len(messages) >= count:
+                return messages
+            time.sleep(0.2)
+        raise AssertionError(
+            f"{customer} got {len(self.sent_to(customer))} texts, expected {count}"
+        )
+
+    def quiet(self, customer: str, seconds: float) -> list[dict[str, Any]]:
+        """Everything sent to the customer after waiting, for "nothing more" checks."""
+        time.sleep(seconds)
+        return self.sent_to(customer)
+
+    def emulator_config(self, **config: Any) -> None:
+        status, result = http("POST", f"{self.emulator}/_emulator/config", config)
+        assert status == 200, result
+
+    def tracker(self, customer: str) -> dict[str, Any]:
+        status, result = http(
+            "GET",
+            f"{self.public_url}/conversations/{customer}/tracker",
+        )
+        assert status == 200, result
+        return result
+
+    def user_texts(self, customer: str) -> list[str]:
+        return [
+            e.get("text")
+            for e in self.tracker(customer)["events"]
+            if e["event"] == "user"
+        ]

@@ -1,0 +1,298 @@
+"""The SMS channel end to end: real Rasa server, action server, Redis and the local
+Twilio emulator, which signs webhooks and takes sends like Twilio.
+
+One stack serves the module (about 30 s to start); tests use different customer
+numbers so they do not see each other's texts.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from tests.e2e.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SmsStack]:
+    sms = SmsStack(redis_server, tmp_path_factory.mktemp("sms"))
+    try:
+        yield sms.start()
+    finally:
+        sms.stop()
+
+
+def customer(n: int) -> str:
+    return f"+1415555{n:04d}"
+
+
+def sid() -> str:
+    return "SM" + secrets.token_hex(16)
+
+
+def signed_post(
+    stack: SmsStack, fields: dict[str, str], token: str = AUTH_TOKEN, path: str = ""
+) -> tuple[int, str]:
+    url = stack.webhook if not path else stack.public_url + path
+    body = urllib.parse.urlencode(fields).encode()
+    signature = RequestValidator(token).compute_signature(url, fields)
+    return raw_post(url, body, {"X-Twilio-Signature": signature})
+
+
+def raw_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(
+        url,
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def inbound_fields(frm: str, body: str, **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": sid(),
+        "AccountSid": "AC" + "5" * 32,
+        "From": frm,
+        "To": BUSINESS,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+# --- a conversation by SMS ---------------------------------------------------------
+
+
+def test_a_text_gets_an_sms_reply_with_segments_and_delivery(stack: SmsStack) -> None:
+    phone = customer(1)
+    webhook = stack.text(phone, "hi")
+    assert webhook["status"] == 200
+    assert "<Response" in webhook["response_body"]  # empty TwiML: replies come by API
+    reply = stack.replies(phone, 1)[0]
+    assert reply["body"].startswith("Hi, this is Bright Smile Dental.")
+    assert reply["from"] == BUSINESS
+    assert reply["num_segments"] >= 1
+    # The text is on record with its segments, and Twilio's callbacks move it on.
+    db = stack.redis()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        record = db.hgetall(f"sms:{{{phone}}}:msg:{reply['sid']}")
+        if record.get("status") == "delivered":
+            break
+        time.sleep(0.2)
+    assert record["status"] == "delivered"
+    assert record["body"] == reply["body"]
+    assert int(record["segments"]) == reply["num_segments"]
+    tracker = stack.tracker(phone)
+    assert tracker["latest_input_channel"] == "twilio_sms"
+    assert tracker["slots"]["channel_type"] == "sms"
+    metadata = [e for e in tracker["events"] if e["event"] == "user"][0]["metadata"]
+    assert metadata["to"] == BUSINESS and metadata["from"] == phone
+    assert metadata["message_sid"] == webhook["message_sid"]
+    assert metadata["channel_type"] == "sms" and metadata["num_segments"] == 1
+
+
+def test_booking_by_text_offers_numbered_times_and_books(stack: SmsStack) -> None:
+    phone = customer(2)
+    stack.text(phone, "can i book a cleaning sat morning")
+    offer = stack.replies(phone, 1)[-1]["body"]
+    assert "Reply 1 for" in offer
+    stack.text(phone, "2")
+    asked = stack.replies(phone, 2)[-1]["body"]
+    assert asked == "What name should I put the appointment under?"
+    stack.text(phone, "sam lee")
+    check = stack.replies(phone, 3)[-1]["body"]
+    assert check.startswith("Cleaning for Sam Lee, Sat")
+    stack.text(phone, "y")
+    assert stack.replies(phone, 4)[-1]["body"].startswith("Booked: Sat")
+
+
+# --- the webhook's gate: signature, validation -----------------------------------
+
+
+def test_unsigned_or_forged_webhooks_get_403_and_store_nothing(stack: SmsStack) -> None:
+    phone = customer(3)
+    fields = inbound_fields(phone, "hi")
+    body = urllib.parse.urlencode(fields).encode()
+    assert raw_post(stack.webhook, body, {})[0] == 403
+    assert raw_post(stack.webhook, body, {"X-Twilio-Signature": "bm9wZQ=="})[0] == 403
+    assert signed_post(stack, fields, token="not-the-token")[0] == 403  # noqa: S106
+    # Signed for another URL (a stale or spoofed host) is forged too.
+    other = RequestValidator(AUTH_TOKEN).compute_signature(
+        "https://evil.example/webhooks/twilio_sms/webhook", fields
+    )
+    assert raw_post(stack.webhook, body, {"X-Twilio-Signature": other})[0] == 403
+    assert stack.redis().keys(f"sms:{{{phone}}}:*") == []
+    assert stack.quiet(phone, 1.5) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"From": None}, "From"),
+        ({"MessageSid": None}, "MessageSid"),
+        ({"To": None}, "To"),
+        ({"From": "5551234"}, "From"),
+        ({"Body": "x" * 1601}, "1600"),
+        ({"NumMedia": "2", "MediaUrl0": "https://a.example/1"}, "Media"),
+        ({"NumMedia": "0", "MediaUrl0": "https://a.example/1"}, "Media"),
+    ],
+)
+def test_malformed_texts_get_400_with_a_reason(
+    stack: SmsStack, change: dict[str, str | None], reason: str
+) -> None:
+    phone = customer(4)
+    fields = inbound_fields(phone, "hi")
+    for key, value in change.items():
+        if value is None:
+            fields.pop(key)
+        else:
+            fields[key] = value
+    status, text = signed_post(stack, fields)
+    assert status == 400
+    assert reason.lower() in text.lower() and text.count("\n") <= 1
+    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+
+
+def test_unknown_extra_fields_are_accepted(stack: SmsStack) -> None:
+    phone = customer(5)
+    fields = inbound_fields(phone, "what are your hours", AddOns='{"status":"ok"}')
+    fields["SomethingTwilioAddsNextYear"] = "1"
+    assert signed_post(stack, fields)[0] == 200
+    assert stack.replies(phone, 1)[0]["body"].startswith("Hi, this is Bright Smile")
+
+
+def test_no_input_makes_a_5xx(stack: SmsStack) -> None:
+    cases = [
+        (b"", {}),
+        (b"\xff\xfe\x00", {"X-Twilio-Signature": "x"}),
+        (b"From=%2B1&To=&Body=" + b"%" * 50, {"X-Twilio-Signature": "x"}),
+    ]
+    for body, headers in cases:
+        assert raw_post(stack.webhook, body, headers)[0] in (400, 403)
+    for fields in (
+        {},
+        {"Body": "\x00\ud7ff"},
+        {"From": "+", "To": "+", "MessageSid": "SM"},
+        {"NumMedia": "-1", "From": customer(6), "To": BUSINESS, "MessageSid": sid()},
+        {"NumMedia": "99999999999999999999", "MessageSid": sid()},
+    ):
+        assert signed_post(stack, fields)[0] == 400
+
+
+# --- exactly one turn per MessageSid ---------------------------------------------
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_a_repeated_delivery_makes_one_turn(stack: SmsStack, concurrent: bool) -> None:
+    phone = customer(10 + int(concurrent))
+    result = stack.text(phone, "what are your hours", repeat=5, concurrent=concurrent)
+    assert result["status"] == 200
+    assert len(stack.replies(phone, 1)) == 1
+    assert len(stack.quiet(phone, 3)) == 1
+    assert stack.user_texts(phone) == ["what are your hours"]
+
+
+# --- opt-out ------------------------------------------------------------------------
+
+
+def test_stop_silences_the_number_until_start(stack: SmsStack) -> None:
+    phone = customer(20)
+    stack.text(phone, "hi")
+    stack.replies(phone, 1)
+    stack.text(phone, " Stop ")
+    stack.text(phone, "hello?")
+    assert len(stack.quiet(phone, 3)) == 1  # no reply to STOP, nor after it
+    assert stack.redis().hexists(f"sms:{{{phone}}}:optout", BUSINESS)
+    assert stack.user_texts(phone) == ["hi"]  # STOP never reached the bot
+    stack.text(phone, "START")
+    assert len(stack.quiet(phone, 2)) == 1  # Twilio confirms START itself
+    assert not stack.redis().hexists(f"sms:{{{phone}}}:optout", BUSINESS)
+    stack.text(phone, "what are your hours")
+    assert len(stack.replies(phone, 2)) == 2
+    log = stack.redis().lrange(f"sms:{{{phone}}}:optout:log", 0, -1)
+    assert [("opt_out" in e, "opt_in" in e) for e in log] == [
+        (True, False),
+        (False, True),
+    ]
+
+
+def test_yes_is_an_answer_for_a_number_that_never_opted_out(stack: SmsStack) -> None:
+    phone = customer(21)
+    stack.text(phone, "yes")
+    assert len(stack.replies(phone, 1)) >= 1
+    assert stack.user_texts(phone) == ["yes"]
+
+
+def test_help_gets_the_help_text_and_no_turn(stack: SmsStack) -> None:
+    phone = customer(22)
+    stack.text(phone, "HELP")
+    reply = stack.replies(phone, 1)[0]["body"]
+    assert "STOP" in reply and "BOOK" in reply
+    assert stack.user_texts(phone) == []
+
+
+# --- durability and order -------------------------------------------------------------
+
+
+def test_five_texts_back_to_back_are_turns_in_arrival_order(stack: SmsStack) -> None:
+    phone = customer(30)
+    texts = [
+        "hi",
+        "what are your hours",
+        "where are you",
+        "do you take aetna",
+        "thanks",
+    ]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        list(pool.map(lambda t: stack.text(phone, t), texts))
+    stack.replies(phone, 5, timeout=90)
+    assert stack.user_texts(phone) == texts
+
+
+def test_the_webhook_does_not_wait_for_a_slow_turn(stack: SmsStack) -> None:
+    phone = customer(31)
+    stack.emulator_config(latency_ms=8000)  # Twilio's API answers sends slowly
+    try:
+        first = stack.text(phone, "hi")
+        time.sleep(0.5)  # the worker is now blocked in the slow send
+        second = stack.text(phone, "what are your hours")
+        assert first["elapsed_ms"] < 1000 and second["elapsed_ms"] < 1000
+    finally:
+        stack.emulator_config(latency_ms=0)
+    assert len(stack.replies(phone, 2, timeout=60)) >= 2
+
+
+def test_a_killed_server_answers_after_restart(stack: SmsStack) -> None:
+    phone = customer(32)
+    # Twilio refuses the reply for a while, so the turn is mid-send when killed.
+    stack.emulator_config(force=["20429"] * 20)
+    stack.text(phone, "what are your hours")
+    time.sleep(1.5)
+    stack.kill("rasa")
+    stack.emulator_config(force=[])
+    assert stack.sent_to(phone) == []
+    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 1  # not acknowledged
+    stack.start_rasa()
+    replies = stack.replies(phone, 1, timeout=60)
+    assert any("open" in r["body"] for r in replies)
+    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
