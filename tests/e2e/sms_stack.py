@@ -190,6 +190,12 @@ class SmsStack:
         )
         wait_for(f"{self.public_url}/webhooks/twilio_sms/", [self.processes["rasa"]])
 
+    def restart_rasa(self, **settings: Any) -> None:
+        """The same stack with other channel settings (the Rasa server restarts)."""
+        self.kill("rasa", signal.SIGTERM)
+        self.settings = settings
+        self.start_rasa()
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes[name]
         if process.poll() is None:

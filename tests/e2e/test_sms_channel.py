@@ -296,3 +296,22 @@ def test_a_killed_server_answers_after_restart(stack: SmsStack) -> None:
     replies = stack.replies(phone, 1, timeout=60)
     assert any("open" in r["body"] for r in replies)
     assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+
+
+def test_status_callbacks_must_be_signed(stack: SmsStack) -> None:
+    phone = customer(40)
+    fields = {"MessageSid": sid(), "MessageStatus": "delivered", "To": phone}
+    body = urllib.parse.urlencode(fields).encode()
+    status_url = stack.public_url + "/webhooks/twilio_sms/status"
+    assert raw_post(status_url, body, {"X-Twilio-Signature": "bm9wZQ=="})[0] == 403
+    assert stack.redis().keys(f"sms:{{{phone}}}:*") == []
+    assert signed_post(stack, fields, path="/webhooks/twilio_sms/status")[0] == 204
+    assert stack.redis().hget(
+        f"sms:{{{phone}}}:msg:{fields['MessageSid']}", "status"
+    ) == ("delivered")
+    assert (
+        signed_post(
+            stack, {"MessageStatus": "sent"}, path="/webhooks/twilio_sms/status"
+        )[0]
+        == 400
+    )

@@ -1,0 +1,64 @@
+"""Channel settings that change what happens to a text, on real processes:
+`enabled`, `initiate_from_inbound`, and the failure text when a turn fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.sms_stack import SmsStack, http
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SmsStack]:
+    sms = SmsStack(
+        redis_server, tmp_path_factory.mktemp("sms-settings"), {"enabled": False}, db=6
+    )
+    try:
+        yield sms.start()
+    finally:
+        sms.stop()
+
+
+def test_disabled_answers_200_and_runs_no_turn(stack: SmsStack) -> None:
+    phone = "+14155550201"
+    result = stack.text(phone, "hi")
+    assert result["status"] == 200 and "<Response" in result["response_body"]
+    assert stack.quiet(phone, 3) == []
+    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+
+
+def test_no_turn_for_a_number_without_a_session(stack: SmsStack) -> None:
+    stack.restart_rasa(initiate_from_inbound=False)
+    stranger, known = "+14155550202", "+14155550203"
+    stack.text(stranger, "hi")
+    assert stack.quiet(stranger, 3) == []
+    # The business started a conversation with `known` (its systems use the HTTP
+    # API); that customer's reply gets its turn.
+    status, _ = http(
+        "POST",
+        f"{stack.public_url}/conversations/{known}/tracker/events",
+        [
+            {"event": "action", "name": "action_session_start"},
+            {"event": "session_started"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "bot", "text": "Bright Smile Dental: your cleaning is tomorrow."},
+        ],
+    )
+    assert status == 200
+    stack.text(known, "what are your hours")
+    assert "We're open" in stack.replies(known, 1)[0]["body"]
+
+
+def test_a_failed_turn_sends_the_failure_text_once(stack: SmsStack) -> None:
+    stack.restart_rasa(failure_message="Sorry, we hit a snag. Call us at 555-0100.")
+    stack.kill("actions")  # every custom action now fails
+    phone = "+14155550204"
+    stack.text(phone, "hi")
+    replies = stack.replies(phone, 1)
+    assert len(stack.quiet(phone, 3)) == 1
+    assert replies[0]["body"].count("Sorry, we hit a snag. Call us at 555-0100.") == 1
