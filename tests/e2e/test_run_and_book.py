@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -65,7 +66,7 @@ def assistant(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict]:
     assert MODEL.exists(), "no trained model: run `make train` first"
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, emulator_port = free_port(), free_port(), free_port()
     endpoints = tmp_path_factory.mktemp("run") / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
@@ -78,7 +79,10 @@ def assistant(
         "REDIS_PORT": str(redis_server.port),
         "REDIS_URL": redis_server.url,
         "RASA_ENDPOINTS": str(endpoints),
+        "EMULATOR_PORT": str(emulator_port),
     }
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_URL"):
+        env.pop(name, None)  # no Twilio account: the run script uses the emulator
     log = (tmp_path_factory.mktemp("log") / "run.log").open("w")
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "run.sh")],
@@ -91,7 +95,14 @@ def assistant(
     try:
         wait_for(f"http://127.0.0.1:{action_port}/health", process)
         wait_for(f"http://127.0.0.1:{rasa_port}/status", process)
-        yield {"rasa_port": rasa_port, "action_port": action_port, "process": process}
+        wait_for(f"http://127.0.0.1:{emulator_port}/_emulator/health", process)
+        yield {
+            "rasa_port": rasa_port,
+            "action_port": action_port,
+            "emulator_port": emulator_port,
+            "process": process,
+            "log": log.name,
+        }
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -164,12 +175,39 @@ def test_handoff_pauses_the_bot_until_staff_resume_it(
     )
 
 
+def test_without_twilio_the_phone_texts_through_the_emulator(assistant: dict) -> None:
+    """What `make phone` runs: a person types, the reply comes back by SMS."""
+    assert "make phone" in Path(assistant["log"]).read_text()
+    phone = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "tools.phone",
+            "--emulator",
+            f"http://127.0.0.1:{assistant['emulator_port']}",
+            "--from",
+            "+14155550777",
+            "--linger",
+            "20",
+        ],
+        input="what are your hours\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    out = phone.stdout
+    assert "< Hi, this is Bright Smile Dental." in out, out + phone.stderr
+    assert "We're open" in out and re.search(r"\[\d segments?\]", out), out
+
+
 def test_ctrl_c_stops_everything_the_run_script_started(assistant: dict) -> None:
     process: subprocess.Popen = assistant["process"]
     children = subprocess.run(
         ["pgrep", "-g", str(process.pid)], capture_output=True, text=True, check=False
     ).stdout.split()
-    assert len(children) >= 3  # the script, the action server, the Rasa server
+    assert len(children) >= 4  # the script, emulator, action server, Rasa server
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)
     deadline = time.monotonic() + 30
