@@ -128,3 +128,20 @@ async def test_no_connection_is_retried_then_reported(
     finally:
         await sender.close()
     assert (result.status, result.attempts) == ("failed", 2)
+
+
+async def test_a_messaging_service_sends_for_every_number(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    service = "MG" + "c" * 32
+    sender = TwilioSender(
+        settings(emulator, redis_server, numbers="", messaging_service_sid=service),
+        redis,
+    )
+    try:
+        result = await sender.send(CUSTOMER, BUSINESS, part())
+    finally:
+        await sender.close()
+    assert result.status == "accepted"
+    [message] = await sent(emulator)
+    assert message["messaging_service_sid"] == service

@@ -102,3 +102,20 @@ def test_the_repo_credentials_load_through_rasa(
     assert settings.api_base_url == "http://127.0.0.1:8099"
     assert settings.validate_signature is True
     assert "STOP" in settings.help_message
+
+
+def test_turning_signatures_off_warns_at_start_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from connectors.twilio_sms import TwilioSmsInput
+
+    with caplog.at_level("WARNING"):
+        channel = TwilioSmsInput.from_credentials(
+            dict(GOOD, validate_signature="false")
+        )
+    assert channel.settings.validate_signature is False
+    assert "validate_signature is OFF" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        TwilioSmsInput.from_credentials(GOOD)
+    assert "validate_signature" not in caplog.text

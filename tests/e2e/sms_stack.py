@@ -154,6 +154,8 @@ class SmsStack:
             "api_base_url": self.emulator,
             "redis_url": self.redis_url,
             "owner_lease_seconds": 2,
+            "send_timeout_seconds": 45,
+            "send_attempts": 10,
             "reclaim_after_seconds": 1,
             "sweep_interval_seconds": 0.5,
             **self.settings,
