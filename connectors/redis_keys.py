@@ -24,6 +24,11 @@ def queue(customer: str) -> str:
     return _conv(customer, "queue")
 
 
+def turn_started(customer: str, message_sid: str) -> str:
+    """Set when a text's turn starts: a second start is a replay after a crash."""
+    return _conv(customer, f"turn:{message_sid}")
+
+
 def owner(customer: str) -> str:
     """Which worker drains the queue right now (SET NX PX, renewed while it runs)."""
     return _conv(customer, "owner")

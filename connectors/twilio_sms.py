@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
 from connectors import keywords, signature, status
+from connectors.conversations import RasaConversations
 from connectors.inbound import InvalidInbound, parse_inbound
 from connectors.inbox import Inbox
 from connectors.sender import TwilioSender
@@ -116,16 +117,13 @@ class TwilioSmsInput(InputChannel):
         self.inbox = Inbox(self.redis, self.settings.dedupe_hours * 3600)
         self.sender = TwilioSender(self.settings, self.redis)
 
-        async def has_active_session(customer: str) -> bool:
-            return await active_session(app, customer)
-
         self.worker = SmsWorker(
             self.settings,
             self.redis,
             self.inbox,
             self.sender,
             on_new_message,
-            has_active_session,
+            RasaConversations(app),
         )
         await self.worker.start()
         logger.info(
@@ -221,18 +219,3 @@ class TwilioSmsInput(InputChannel):
             logger.error("status callback not stored: %s", err)
             return _error(503, "temporarily unavailable, not stored")
         return response.empty(status=204)
-
-
-async def active_session(app: Sanic, customer: str) -> bool:
-    """Has this number a session that has not expired (Rasa's session_config)?"""
-    agent = getattr(app.ctx, "agent", None)
-    if agent is None or agent.tracker_store is None:
-        return False
-    tracker = await agent.tracker_store.retrieve(customer)
-    if tracker is None or not tracker.events:
-        return False
-    minutes = agent.domain.session_config.session_expiration_time if agent.domain else 0
-    if not minutes:
-        return True
-    last = tracker.events[-1].timestamp
-    return time.time() - last < minutes * 60

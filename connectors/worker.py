@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rasa.core.channels.channel import UserMessage
 from redis.asyncio import Redis
@@ -38,7 +38,14 @@ MEDIA_ONLY_TEXT = "/send_media"
 OPTIONS_TTL = 24 * 3600
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-SessionCheck = Callable[[str], Awaitable[bool]]
+
+
+class Conversations(Protocol):
+    async def has_active_session(self, customer: str) -> bool: ...
+
+    async def replies_to(
+        self, customer: str, message_sid: str
+    ) -> list[tuple[str, list[dict[str, Any]]]] | None: ...
 
 
 class SmsWorker:
@@ -49,14 +56,14 @@ class SmsWorker:
         inbox: Inbox,
         sender: TwilioSender,
         on_new_message: OnNewMessage,
-        has_active_session: SessionCheck,
+        conversations: Conversations,
     ) -> None:
         self.settings = settings
         self.redis = redis
         self.inbox = inbox
         self.sender = sender
         self.on_new_message = on_new_message
-        self.has_active_session = has_active_session
+        self.conversations = conversations
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ms = int(settings.owner_lease_seconds * 1000)
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
@@ -212,13 +219,29 @@ class SmsWorker:
             return
         if (
             not self.settings.initiate_from_inbound
-            and not await self.has_active_session(sms.from_number)
+            and not await self.conversations.has_active_session(sms.from_number)
         ):
             logger.info(
                 "no active session for %s: no turn (initiate_from_inbound off)",
                 sms.from_number,
             )
             return
+        if not await self.redis.set(
+            redis_keys.turn_started(sms.from_number, sms.message_sid),
+            entry.id,
+            nx=True,
+            ex=self.settings.dedupe_hours * 3600,
+        ):
+            # This entry's turn started before, on a worker that then died.
+            done = await self.conversations.replies_to(sms.from_number, sms.message_sid)
+            if done is not None:
+                logger.info(
+                    "%s: turn ran before the crash, resending its replies",
+                    sms.message_sid,
+                )
+                texts = [shape_message(text, buttons) for text, buttons in done]
+                await self._send(sms.from_number, sms.to_number, texts)
+                return
         output = SmsOutput()
         text = await self._text_for_turn(sms.from_number, sms.body, bool(sms.media))
         message = UserMessage(
