@@ -64,12 +64,12 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions connectors tools tests scripts
-	$(BIN)/ruff format --check actions connectors tools tests scripts
+	$(BIN)/ruff check actions connectors stores tools tests scripts
+	$(BIN)/ruff format --check actions connectors stores tools tests scripts
 
 format: install
-	$(BIN)/ruff format actions connectors tools tests scripts
-	$(BIN)/ruff check --fix actions connectors tools tests scripts
+	$(BIN)/ruff format actions connectors stores tools tests scripts
+	$(BIN)/ruff check --fix actions connectors stores tools tests scripts
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)

@@ -1,0 +1,282 @@
+"""RedisSessionTrackerStore: append-only events, and a turn reads only its session.
+
+Rasa's RedisTrackerStore keeps one JSON blob per sender and reads, merges and rewrites
+all of it every turn, so a phone number's turn gets slower with every session it ever
+had. Here each conversation is a Redis list of events plus a list of the positions
+where sessions begin; a turn reads from the latest start to the end and appends only
+what it added. Key layout and Rasa's callers: docs/stores.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from stores.redis_client import LoopLocalRedis, RedisSettings, seconds
+
+DEFAULT_KEY_PREFIX = "tracker"
+READ_CHUNK = 1000  # events per LRANGE when reading a whole history
+SAVE_ATTEMPTS = 3
+# Set on trackers this store hands out or saves: (events stored in Redis, how many
+# of the tracker's own events those include). Lets `save` skip a read.
+STORED_MARK = "_redis_session_store_stored"
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+class TrackerStoreConflictError(RuntimeError):
+    """The stored events kept changing under `save`: another writer without the lock."""
+
+
+def starts_session(event: Event) -> bool:
+    """Rasa's own session boundary (`get_trackers_for_conversation_sessions`)."""
+    return (
+        isinstance(event, ActionExecuted)
+        and event.action_name == ACTION_SESSION_START_NAME
+    )
+
+
+def _comparable(event: Event) -> Any:
+    """An event as it reads back from Redis, so a stored one can be found again."""
+    return json.loads(json.dumps(event.as_dict()))
+
+
+class _Lua:
+    """A script from stores/lua, sent by SHA and re-sent whole after a Redis restart."""
+
+    def __init__(self, name: str) -> None:
+        self.source = (Path(__file__).parent / "lua" / name).read_text()
+        self.sha = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
+
+    async def __call__(
+        self, client: Redis, keys: Sequence[str], args: Sequence[Any] = ()
+    ) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(self.source, len(keys), *keys, *args)
+
+
+APPEND_EVENTS = _Lua("append_events.lua")
+CURRENT_SESSION = _Lua("current_session.lua")
+
+
+class RedisSessionTrackerStore(TrackerStore):
+    """Tracker store for `endpoints.yml`: `type: stores.redis_store.RedisSessionTrackerStore`.
+
+    Takes the keys of Rasa's `type: redis` store, plus `socket_timeout`. Redis errors
+    propagate: a turn must fail rather than silently start over without its history.
+    """
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = "localhost",
+        event_broker: EventBroker | None = None,
+        record_exp: Any = None,
+        key_prefix: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Connection keys as `RedisSettings.from_endpoint` (Rasa's, + socket_timeout).
+
+        An unknown or malformed key stops start-up: a typo must not run a server.
+        """
+        prefix = DEFAULT_KEY_PREFIX if key_prefix is None else str(key_prefix)
+        if not _KEY_PREFIX.fullmatch(prefix):
+            raise ValueError(
+                f"key_prefix: letters, digits and _ . : - only, got {key_prefix!r}"
+            )
+        self.key_prefix = prefix
+        self.record_exp = seconds("record_exp", record_exp)
+        try:
+            settings = RedisSettings.from_endpoint(host=host, **kwargs)
+        except TypeError as error:  # an unknown key
+            raise ValueError(f"tracker_store: {error}") from None
+        self.redis = LoopLocalRedis(settings)
+        super().__init__(domain, event_broker)
+
+    # Keys: every key of one conversation shares the hash tag {sender_id}.
+    def events_key(self, sender_id: str) -> str:
+        return f"{self.key_prefix}:{{{sender_id}}}:events"
+
+    def sessions_key(self, sender_id: str) -> str:
+        return f"{self.key_prefix}:{{{sender_id}}}:sessions"
+
+    @property
+    def index_key(self) -> str:
+        """Global zset of conversation ids by last save: single-key commands only."""
+        return f"{self.key_prefix}:conversations"
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the events Redis does not have yet; stored events are never rewritten.
+
+        Which events are new: a tracker from `retrieve`/`save` carries a mark (how many
+        events Redis held, how many of them are this tracker's); any other tracker is
+        matched against the last stored event. The append checks the stored count
+        atomically, so a stale mark or a second save cannot duplicate events.
+        """
+        client = self.redis.get()
+        plan = self._plan_from_mark(tracker)
+        for _ in range(SAVE_ATTEMPTS):
+            if plan is None:
+                plan = await self._plan_from_tail(client, tracker)
+            stored, new_events = plan
+            if not new_events:
+                self._mark(tracker, stored)
+                return
+            appended, length = await self._append(
+                client, tracker.sender_id, stored, new_events
+            )
+            if appended:
+                self._mark(tracker, length)
+                if self.event_broker:
+                    await self._stream_new_events(
+                        self.event_broker, new_events, tracker.sender_id
+                    )
+                return
+            plan = None
+        raise TrackerStoreConflictError(
+            f"events of {tracker.sender_id!r} changed during {SAVE_ATTEMPTS} saves"
+        )
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """Only the latest session: one LINDEX and one LRANGE, whatever the history."""
+        start, raw = await CURRENT_SESSION(
+            self.redis.get(), [self.events_key(sender_id), self.sessions_key(sender_id)]
+        )
+        if not raw:
+            return None
+        tracker = self._tracker(sender_id, raw)
+        self._mark(tracker, int(start) + len(raw))
+        return tracker
+
+    async def retrieve_full_tracker(
+        self, conversation_id: str
+    ) -> DialogueStateTracker | None:
+        """Every session, for GET /conversations/<id>/tracker and `rasa export`.
+
+        Read in chunks in one round trip, so no single command holds Redis for long.
+        """
+        client = self.redis.get()
+        key = self.events_key(conversation_id)
+        length = await client.llen(key)
+        if not length:
+            return None
+        pipe = client.pipeline(transaction=False)
+        for first in range(0, length, READ_CHUNK):
+            pipe.lrange(key, first, min(first + READ_CHUNK, length) - 1)
+        raw = [event for chunk in await pipe.execute() for event in chunk]
+        tracker = self._tracker(conversation_id, raw)
+        self._mark(tracker, len(raw))
+        return tracker
+
+    async def exists(self, conversation_id: str) -> bool:
+        """EXISTS on the events list, without reading any event."""
+        return bool(await self.redis.get().exists(self.events_key(conversation_id)))
+
+    async def keys(self) -> Iterable[str]:
+        """Every conversation id, by ZSCAN (never KEYS, which blocks Redis).
+
+        With `record_exp`, ids whose events have expired are dropped first.
+        """
+        client = self.redis.get()
+        if self.record_exp:
+            await client.zremrangebyscore(
+                self.index_key, "-inf", f"({time.time() - self.record_exp}"
+            )
+        return [
+            member async for member, _ in client.zscan_iter(self.index_key, count=1000)
+        ]
+
+    async def close(self) -> None:
+        """Close this event loop's client (Rasa never closes a tracker store)."""
+        await self.redis.close()
+
+    def _tracker(self, sender_id: str, raw: list[str]) -> DialogueStateTracker:
+        """Replay the events: slots come from them, nothing else is stored."""
+        return DialogueStateTracker.from_dict(
+            sender_id,
+            [json.loads(event) for event in raw],
+            self.domain.slots,
+            self.max_event_history,
+        )
+
+    @staticmethod
+    def _mark(tracker: DialogueStateTracker, stored: int) -> None:
+        tracker.__dict__[STORED_MARK] = (stored, len(tracker.events))
+
+    @staticmethod
+    def _plan_from_mark(
+        tracker: DialogueStateTracker,
+    ) -> tuple[int, list[Event]] | None:
+        """The new events by count, if the tracker carries a usable mark.
+
+        A capped tracker (`max_event_history`) drops old events, so counts mean nothing.
+        """
+        mark = tracker.__dict__.get(STORED_MARK)
+        if mark is None or tracker._max_event_history is not None:
+            return None
+        stored, known = mark
+        events = list(tracker.events)
+        if known > len(events):
+            return None
+        return stored, events[known:]
+
+    async def _plan_from_tail(
+        self, client: Redis, tracker: DialogueStateTracker
+    ) -> tuple[int, list[Event]]:
+        """The new events are those after the last stored one; all if it is absent.
+
+        Reads one event, not the session. A tracker that shares nothing with the
+        stored history (e.g. PUT /conversations/<id>/tracker/events) is appended whole.
+        """
+        key = self.events_key(tracker.sender_id)
+        pipe = client.pipeline(transaction=True)
+        pipe.llen(key)
+        pipe.lindex(key, -1)
+        stored, tail = await pipe.execute()
+        events = list(tracker.events)
+        if tail is None:
+            return 0, events
+        last = json.loads(tail)
+        for index in range(len(events) - 1, -1, -1):
+            if _comparable(events[index]) == last:
+                return stored, events[index + 1 :]
+        return stored, events
+
+    async def _append(
+        self, client: Redis, sender_id: str, stored: int, new_events: list[Event]
+    ) -> tuple[bool, int]:
+        """One Lua call: events and session starts together, only if `stored` holds.
+
+        The id goes into the index first: an id listed without events is skipped by
+        `rasa export`, events without a listed id would be invisible to it.
+        """
+        starts = [i for i, event in enumerate(new_events) if starts_session(event)]
+        ttl_ms = int(self.record_exp * 1000) if self.record_exp else 0
+        await client.zadd(self.index_key, {sender_id: time.time()})
+        appended, length = await APPEND_EVENTS(
+            client,
+            [self.events_key(sender_id), self.sessions_key(sender_id)],
+            [
+                stored,
+                ttl_ms,
+                len(starts),
+                *starts,
+                *(json.dumps(event.as_dict()) for event in new_events),
+            ],
+        )
+        return bool(appended), int(length)

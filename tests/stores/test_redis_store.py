@@ -1,0 +1,394 @@
+"""RedisSessionTrackerStore against a real Redis: a turn reads only its session,
+saves append only what is new, and Rasa's loaders and callers get what they expect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis.exceptions
+from rasa.core.agent import Agent
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.exporter import Exporter
+from rasa.core.tracker_store import (
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    TrackerStore,
+)
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import (
+    DialogueStateTracker,
+    get_trackers_for_conversation_sessions,
+)
+from rasa.utils.endpoints import EndpointConfig
+
+from stores.redis_store import RedisSessionTrackerStore
+from tests.redis_server import RedisServer, free_port
+
+DB = 9
+CUSTOMER = "+14155552671"
+ROOT = Path(__file__).resolve().parents[2]
+T0 = 1_700_000_000.5  # fixed timestamps: equal sessions serialise to equal sizes
+
+
+def session(number: int, turns: int = 4, name: str | None = "Sam") -> list[Event]:
+    """One session as Rasa writes it: start, carried-over name, then turns."""
+    t = T0 + number * 1000
+    events: list[Event] = [
+        ActionExecuted("action_session_start", timestamp=t),
+        SessionStarted(timestamp=t),
+    ]
+    if name:
+        events.append(SlotSet("customer_name", name, timestamp=t))
+    events.append(ActionExecuted("action_listen", timestamp=t))
+    for turn in range(turns):
+        at = t + 10 * (turn + 1)
+        events += [
+            UserUttered(
+                "hi",
+                {"name": "greet", "confidence": 1.0},
+                timestamp=at,
+                input_channel="twilio_sms",
+                message_id=f"SM{number:04d}{turn:04d}",
+                metadata={"channel_type": "sms", "to": "+15017122661"},
+            ),
+            ActionExecuted("utter_greet", timestamp=at + 1),
+            BotUttered("Hi", {"buttons": None}, timestamp=at + 1),
+            ActionExecuted("action_listen", timestamp=at + 2),
+        ]
+    return events
+
+
+def dicts(events: Any) -> list[dict[str, Any]]:
+    return [event.as_dict() for event in events]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(ROOT / "domain.yml")
+
+
+@pytest_asyncio.fixture
+async def make_store(
+    redis_server: RedisServer, domain: Domain
+) -> AsyncIterator[Callable[..., RedisSessionTrackerStore]]:
+    """Stores on a flushed db 9 of the test Redis, closed after the test."""
+    made: list[RedisSessionTrackerStore] = []
+
+    def make(**kwargs: Any) -> RedisSessionTrackerStore:
+        kwargs = {"host": "127.0.0.1", "port": redis_server.port, "db": DB, **kwargs}
+        store = RedisSessionTrackerStore(domain, **kwargs)
+        made.append(store)
+        return store
+
+    await make().redis.get().flushdb()
+    yield make
+    await made[0].redis.get().flushdb()
+    for store in made:
+        await store.close()
+
+
+@pytest.fixture
+def store(
+    make_store: Callable[..., RedisSessionTrackerStore],
+) -> RedisSessionTrackerStore:
+    return make_store()
+
+
+async def store_sessions(
+    store: RedisSessionTrackerStore, sender_id: str, count: int, turns: int = 4
+) -> list[Event]:
+    """Save session after session the way Rasa does: retrieve, append, save."""
+    everything: list[Event] = []
+    for number in range(count):
+        tracker = await store.retrieve(sender_id) or DialogueStateTracker(
+            sender_id, store.domain.slots
+        )
+        new = session(number, turns)
+        tracker.update_with_events(new, None, override_timestamp=False)
+        await store.save(tracker)
+        everything += new
+    return everything
+
+
+async def test_round_trip_gives_back_every_event(store: RedisSessionTrackerStore):
+    events = session(0)
+    await store.save(DialogueStateTracker.from_events(CUSTOMER, events))
+
+    tracker = await store.retrieve(CUSTOMER)
+
+    assert tracker is not None
+    assert dicts(tracker.events) == dicts(events)
+    assert tracker.get_slot("customer_name") == "Sam"
+
+
+async def test_retrieve_is_the_latest_session_full_is_all(
+    store: RedisSessionTrackerStore,
+):
+    first = session(0) + [SlotSet("service", "cleaning", timestamp=T0 + 99)]
+    second = session(1)
+    await store.save(DialogueStateTracker.from_events(CUSTOMER, first + second))
+
+    current = await store.retrieve(CUSTOMER)
+    full = await store.retrieve_full_tracker(CUSTOMER)
+
+    assert current is not None and full is not None
+    assert dicts(current.events) == dicts(second)
+    assert dicts(full.events) == dicts(first + second)
+    # The slots are the session's, replayed from its events.
+    assert current.get_slot("customer_name") == "Sam"
+    assert current.get_slot("service") is None
+    # GET /conversations/<id>/story?all_sessions=true splits the full tracker.
+    assert len(get_trackers_for_conversation_sessions(full)) == 2
+
+
+async def test_saving_twice_stores_no_duplicates(store: RedisSessionTrackerStore):
+    tracker = DialogueStateTracker.from_events(CUSTOMER, session(0))
+    await store.save(tracker)
+    await store.save(tracker)
+    # A copy carries no mark: the last stored event is found in it instead.
+    await store.save(DialogueStateTracker.from_events(CUSTOMER, session(0)))
+
+    client = store.redis.get()
+    assert await client.llen(store.events_key(CUSTOMER)) == len(session(0))
+
+
+async def test_concurrent_saves_of_one_tracker_store_it_once(
+    store: RedisSessionTrackerStore,
+):
+    copies = [DialogueStateTracker.from_events(CUSTOMER, session(0)) for _ in range(5)]
+    await asyncio.gather(*(store.save(tracker) for tracker in copies))
+
+    client = store.redis.get()
+    assert await client.llen(store.events_key(CUSTOMER)) == len(session(0))
+
+
+async def test_a_current_session_tracker_appends_exactly_its_new_events(
+    store: RedisSessionTrackerStore,
+):
+    history = await store_sessions(store, CUSTOMER, 3)
+    tracker = await store.retrieve(CUSTOMER)
+    assert tracker is not None
+    turn = session(2, turns=5)[-4:]  # one more turn, new timestamps
+
+    tracker.update_with_events(turn, None, override_timestamp=False)
+    await store.save(tracker)
+    await store.save(tracker)
+
+    full = await store.retrieve_full_tracker(CUSTOMER)
+    assert full is not None
+    assert dicts(full.events) == dicts(history + turn)
+
+
+async def test_an_unmarked_copy_appends_only_what_follows_the_stored_tail(
+    store: RedisSessionTrackerStore,
+):
+    history = await store_sessions(store, CUSTOMER, 2)
+    current = await store.retrieve(CUSTOMER)
+    assert current is not None
+    turn = session(1, turns=5)[-4:]
+    # Built afresh, so it carries no mark: as after a copy, or from the REST API.
+    copied = DialogueStateTracker.from_events(CUSTOMER, list(current.events) + turn)
+
+    await store.save(copied)
+
+    full = await store.retrieve_full_tracker(CUSTOMER)
+    assert full is not None
+    assert dicts(full.events) == dicts(history + turn)
+
+
+async def test_a_new_session_on_a_retrieved_tracker_starts_the_index_there(
+    store: RedisSessionTrackerStore,
+):
+    """Rasa runs action_session_start on the old session's tracker, then saves it."""
+    history = await store_sessions(store, CUSTOMER, 1)
+    tracker = await store.retrieve(CUSTOMER)
+    assert tracker is not None
+
+    tracker.update_with_events(session(1), None, override_timestamp=False)
+    await store.save(tracker)
+
+    current = await store.retrieve(CUSTOMER)
+    assert current is not None
+    assert dicts(current.events) == dicts(session(1))
+    client = store.redis.get()
+    starts = await client.lrange(store.sessions_key(CUSTOMER), 0, -1)
+    assert starts == ["0", str(len(history))]
+
+
+async def bytes_sent(client: Any, read: Callable[[], Any]) -> int:
+    """Bytes Redis wrote while `read` ran, less those of the INFO calls measuring it."""
+
+    async def total() -> int:
+        return int((await client.info("stats"))["total_net_output_bytes"])
+
+    async def nothing() -> None:
+        return None
+
+    async def delta(action: Callable[[], Any]) -> int:
+        before = await total()
+        await action()
+        return await total() - before
+
+    return await delta(read) - await delta(nothing)
+
+
+async def test_retrieve_reads_the_same_bytes_after_50_sessions_as_after_one(
+    store: RedisSessionTrackerStore,
+):
+    """50 sessions of 20 events: a turn's read does not grow with the history."""
+    new, old = "+14155550001", "+14155550050"
+    await store_sessions(store, new, 1)
+    history = await store_sessions(store, old, 50)
+    assert len(session(0)) == 20 and len(history) == 1000
+    client = store.redis.get()
+
+    one_session = await bytes_sent(client, lambda: store.retrieve(new))
+    fifty_sessions = await bytes_sent(client, lambda: store.retrieve(old))
+    full_history = await bytes_sent(client, lambda: store.retrieve_full_tracker(old))
+
+    tracker = await store.retrieve(old)
+    assert tracker is not None
+    assert dicts(tracker.events) == dicts(history[-20:])
+    assert fifty_sessions <= one_session * 1.05
+    assert full_history >= 45 * one_session
+
+
+async def test_keys_exists_and_record_exp(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(record_exp=60)
+    senders = ["+14155550001", "+14155550002", "+447700900123"]
+    for sender_id in senders:
+        await store.save(DialogueStateTracker.from_events(sender_id, session(0)))
+    client = store.redis.get()
+    await client.zadd(store.index_key, {"+15550000000": 1.0})  # expired long ago
+
+    assert sorted(await store.keys()) == sorted(senders)
+    assert await store.exists(senders[0])
+    assert not await store.exists("+15550000009")
+    for key in (store.events_key(senders[0]), store.sessions_key(senders[0])):
+        assert 0 < await client.pttl(key) <= 60_000
+
+
+async def test_no_expiry_without_record_exp(store: RedisSessionTrackerStore):
+    await store.save(DialogueStateTracker.from_events(CUSTOMER, session(0)))
+    assert await store.redis.get().pttl(store.events_key(CUSTOMER)) == -1
+    assert await store.keys() == [CUSTOMER]
+
+
+async def test_keys_share_the_conversation_hash_tag(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(key_prefix="tracker")
+    assert store.events_key(CUSTOMER) == "tracker:{+14155552671}:events"
+    assert store.sessions_key(CUSTOMER) == "tracker:{+14155552671}:sessions"
+    assert store.index_key == "tracker:conversations"
+
+
+def endpoint(port: Any, **extra: Any) -> EndpointConfig:
+    return EndpointConfig.from_dict(
+        {
+            "type": "stores.redis_store.RedisSessionTrackerStore",
+            "url": "127.0.0.1",
+            "port": port,
+            "db": DB,
+            "key_prefix": "tracker",
+            **extra,
+        }
+    )
+
+
+async def test_rasa_loads_the_class_unwrapped_and_the_agent_wraps_it(
+    redis_server: RedisServer, domain: Domain
+):
+    store = TrackerStore.create(endpoint(str(redis_server.port)), domain)
+
+    assert type(store) is RedisSessionTrackerStore
+    assert store.redis.settings.port == redis_server.port
+    # Agent.__init__ always wraps the store: errors then come back as "no tracker".
+    agent = Agent(domain=domain, tracker_store=store)
+    assert isinstance(agent.tracker_store, FailSafeTrackerStore)
+    await store.close()
+
+
+def test_a_bad_value_stops_start_up_instead_of_a_fallback(domain: Domain):
+    with pytest.raises(ValueError, match="port"):
+        TrackerStore.create(endpoint("six"), domain)
+    with pytest.raises(ValueError, match="record_expiry"):
+        TrackerStore.create(endpoint(6390, record_expiry=60), domain)
+    with pytest.warns(UserWarning, match="not found"):
+        fallback = TrackerStore.create(
+            EndpointConfig(type="stores.redis_store.Missing"), domain
+        )
+    assert isinstance(fallback, InMemoryTrackerStore)  # Rasa's trap, not ours
+
+
+class CollectingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+
+async def test_rasa_export_reads_every_session_of_every_conversation(
+    store: RedisSessionTrackerStore,
+):
+    first = await store_sessions(store, "+14155550001", 3)
+    second = await store_sessions(store, "+14155550002", 2)
+    broker = CollectingBroker()
+
+    published = await Exporter(store, broker, "endpoints.yml").publish_events()
+
+    assert published == len(first) + len(second) == len(broker.events)
+
+
+async def test_save_publishes_only_the_new_events(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    broker = CollectingBroker()
+    store = make_store()
+    store.event_broker = broker
+    tracker = DialogueStateTracker.from_events(CUSTOMER, session(0))
+    await store.save(tracker)
+    await store.save(tracker)
+    assert [e["timestamp"] for e in broker.events] == [e.timestamp for e in session(0)]
+
+
+async def test_redis_down_raises_instead_of_returning_none(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(port=free_port(), socket_timeout=1)
+    tracker = DialogueStateTracker.from_events(CUSTOMER, session(0))
+
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await store.retrieve(CUSTOMER)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await store.save(tracker)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await store.keys()
+
+    # What Rasa's wrapper makes of it: no tracker, and the save goes to memory.
+    assert await FailSafeTrackerStore(store).retrieve(CUSTOMER) is None
+
+    def reraise(error: Exception) -> None:
+        raise error
+
+    strict = FailSafeTrackerStore(store, on_tracker_store_error=reraise)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await strict.retrieve(CUSTOMER)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await strict.save(tracker)
