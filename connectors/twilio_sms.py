@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.tracker_store import FailSafeTrackerStore
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sanic import Blueprint, Sanic, response
@@ -57,6 +58,10 @@ def read_form(request: Request) -> dict[str, list[str]]:
     for name, value in pairs:
         form.setdefault(name, []).append(value)
     return form
+
+
+def _reraise(error: Exception) -> None:
+    raise error
 
 
 def _xml(status: int = 200) -> HTTPResponse:
@@ -105,6 +110,19 @@ class TwilioSmsInput(InputChannel):
             request.headers.get("x-twilio-signature"),
         )
 
+    @staticmethod
+    def _no_silent_fallback(app: Sanic) -> None:
+        """Let tracker store errors through instead of starting a blank conversation.
+
+        Rasa wraps every tracker store in FailSafeTrackerStore, which on a Redis
+        error returns no tracker (the customer is greeted as a stranger) or saves to
+        process memory. Its error hook runs inside its `except`, so re-raising there
+        makes the wrapper transparent; the worker then keeps the text queued.
+        """
+        store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
+        if isinstance(store, FailSafeTrackerStore):
+            store._on_tracker_store_error = _reraise
+
     async def _start(
         self, app: Sanic, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
@@ -125,6 +143,7 @@ class TwilioSmsInput(InputChannel):
             on_new_message,
             RasaConversations(app),
         )
+        self._no_silent_fallback(app)
         await self.worker.start()
         logger.info(
             "twilio_sms: webhook %s%s, sending through %s",

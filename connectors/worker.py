@@ -256,6 +256,10 @@ class SmsWorker:
         with turn_errors.watching() as errors:
             try:
                 await self.on_new_message(message)
+            except RedisError:
+                # The tracker or lock store is down: no turn happened. Keep the
+                # entry queued; the sweeper retries once Redis answers again.
+                raise
             except Exception:
                 logger.exception(
                     "turn for %s (%s) failed", sms.from_number, sms.message_sid
