@@ -17,14 +17,18 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    def __init__(self, appendonly: bool = False) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
+        self.appendonly = appendonly
+        self._start()
+
+    def _start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
                 "redis-server is not installed: run `scripts/redis.sh install`"
             )
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
         self.process = subprocess.Popen(
             [
                 binary,
@@ -37,7 +41,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -56,7 +60,14 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stop the server, keeping its data directory: an outage, not a wipe."""
         self.process.terminate()
         self.process.wait(timeout=10)
+
+    def resume(self) -> None:
+        self._start()
+
+    def stop(self) -> None:
+        self.pause()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -68,6 +68,7 @@ class SmsStack:
     workdir: Path
     settings: dict[str, Any] = field(default_factory=dict)
     db: int = 3
+    tracker_store: str = "stores.redis_store.RedisSessionTrackerStore"
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
@@ -168,7 +169,7 @@ class SmsStack:
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            "tracker_store:\n  type: redis\n  url: 127.0.0.1\n"
+            f"tracker_store:\n  type: {self.tracker_store}\n  url: 127.0.0.1\n"
             f"  port: {self.redis_server.port}\n  db: {self.db + 1}\n"
         )
         self._spawn(

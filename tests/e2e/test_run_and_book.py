@@ -70,7 +70,8 @@ def assistant(
     endpoints = tmp_path_factory.mktemp("run") / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f"tracker_store:\n  type: redis\n  url: 127.0.0.1\n  port: {redis_server.port}\n  db: 1\n"
+        "tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n"
+        f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: 1\n"
     )
     env = {
         **os.environ,

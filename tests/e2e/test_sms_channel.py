@@ -330,3 +330,15 @@ def test_status_callbacks_must_be_signed(stack: SmsStack) -> None:
         )[0]
         == 400
     )
+
+
+def test_a_picture_with_no_words_gets_an_answer(stack: SmsStack) -> None:
+    phone = customer(41)
+    media = [{"url": "https://api.twilio.com/media/ME1", "content_type": "image/jpeg"}]
+    result = stack.text(phone, "", media=media)
+    assert result["message_sid"].startswith("MM")
+    reply = stack.replies(phone, 1)[0]["body"]
+    assert "Thanks for the picture" in reply
+    user = [e for e in stack.tracker(phone)["events"] if e["event"] == "user"][0]
+    assert user["parse_data"]["intent"]["name"] == "send_media"
+    assert user["metadata"]["media"] == media
