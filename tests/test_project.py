@@ -99,3 +99,15 @@ def test_every_service_word_maps_to_a_service_in_the_business_file() -> None:
     assert lookup
     for word in lookup:
         assert synonyms.get(word.lower(), word) in keys, word
+
+
+def test_a_session_ends_after_24_hours_and_only_the_name_carries_over() -> None:
+    """Rasa's own carry-over is off; action_session_start carries just the name."""
+    from rasa.shared.core.domain import Domain
+
+    from actions.session import CARRIED_OVER
+
+    config = Domain.load(str(ROOT / "domain.yml")).session_config
+    assert config.session_expiration_time == 1440
+    assert config.carry_over_slots is False
+    assert CARRIED_OVER == ("customer_name",)
