@@ -33,23 +33,20 @@ end
 local opted_out = redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1
   or redis.call('HEXISTS', KEYS[3], '*') == 1
 if ARGV[2] == 'opt_out' then
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
-  redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[6])
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
+  redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[5])
   return 'opted_out'
 end
 if opted_out then
   if ARGV[2] == 'opt_in' then
     redis.call('HDEL', KEYS[3], ARGV[3], '*')
-    redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[7])
+    redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[6])
     return 'opted_in'
   end
   return 'suppressed'
 end
-if ARGV[2] == 'help' then
-  redis.call('RPUSH', KEYS[2], ARGV[5])
-  return 'help'
-end
 redis.call('RPUSH', KEYS[2], ARGV[4])
+if ARGV[2] == 'help' then return 'help' end
 return 'queued'
 """
 
@@ -146,8 +143,10 @@ class Inbox:
             else ""
         )
         now = time.time()
-        message = Entry(uuid.uuid4().hex, "message", sms, now).to_json()
-        help_entry = Entry(uuid.uuid4().hex, "help", sms, now).to_json()
+        # Only a HELP from a subscribed number is queued as "help"; anything else
+        # that gets queued at all is a message for the bot.
+        kind = "help" if word == "help" else "message"
+        entry = Entry(uuid.uuid4().hex, kind, sms, now).to_json()
         bare = sms.body.strip().upper()
         # The work index first: if this process dies after the Lua call, the sweep
         # still finds the queue.
@@ -163,8 +162,7 @@ class Inbox:
                 self.dedupe_seconds,
                 word,
                 pair,
-                message,
-                help_entry,
+                entry,
                 _log_record("opt_out", bare),
                 _log_record("opt_in", bare),
             ],

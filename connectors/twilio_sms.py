@@ -93,6 +93,20 @@ class TwilioSmsInput(InputChannel):
                 "webhook can text as any number. Use this only on a closed network."
             )
 
+    def _signed_form(self, request: Request) -> dict[str, list[str]] | HTTPResponse:
+        """The form of a request Twilio signed, or the 403/400 to answer instead."""
+        if self.settings.validate_signature and not request.headers.get(
+            "x-twilio-signature"
+        ):
+            return _error(403, "missing X-Twilio-Signature")
+        try:
+            form = read_form(request)
+        except BadForm as err:
+            return _error(400, str(err))
+        if not self._signed(request, form):
+            return _error(403, "invalid or missing X-Twilio-Signature")
+        return form
+
     def _signed(self, request: Request, form: dict[str, list[str]]) -> bool:
         if not self.settings.validate_signature:
             return True
@@ -189,16 +203,9 @@ class TwilioSmsInput(InputChannel):
 
     async def receive(self, request: Request) -> HTTPResponse:
         started = time.perf_counter()
-        if self.settings.validate_signature and not request.headers.get(
-            "x-twilio-signature"
-        ):
-            return _error(403, "missing X-Twilio-Signature")
-        try:
-            form = read_form(request)
-        except BadForm as err:
-            return _error(400, str(err))
-        if not self._signed(request, form):
-            return _error(403, "invalid or missing X-Twilio-Signature")
+        form = self._signed_form(request)
+        if isinstance(form, HTTPResponse):
+            return form
         if not self.settings.enabled:
             return _xml()
         try:
@@ -222,12 +229,9 @@ class TwilioSmsInput(InputChannel):
         return _xml()
 
     async def delivery(self, request: Request) -> HTTPResponse:
-        try:
-            form = read_form(request)
-        except BadForm as err:
-            return _error(400, str(err))
-        if not self._signed(request, form):
-            return _error(403, "invalid or missing X-Twilio-Signature")
+        form = self._signed_form(request)
+        if isinstance(form, HTTPResponse):
+            return form
         if self.redis is None:
             return _error(503, "starting up")
         try:
