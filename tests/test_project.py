@@ -111,3 +111,17 @@ def test_a_session_ends_after_24_hours_and_only_the_name_carries_over() -> None:
     assert config.session_expiration_time == 1440
     assert config.carry_over_slots is False
     assert CARRIED_OVER == ("customer_name",)
+
+
+def test_endpoints_yml_uses_the_projects_redis_stores() -> None:
+    """What `make run` loads: Rasa's own loaders build our two stores unwrapped."""
+    from rasa.core.lock_store import LockStore
+    from rasa.core.utils import AvailableEndpoints
+
+    from stores.lock_store import RedisTicketLockStore
+
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    assert endpoints.tracker_store.type == "stores.redis_store.RedisSessionTrackerStore"
+    lock_store = LockStore.create(endpoints.lock_store)
+    assert isinstance(lock_store, RedisTicketLockStore)
+    assert lock_store.key_prefix == "lock"

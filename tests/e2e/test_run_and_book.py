@@ -72,6 +72,8 @@ def assistant(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
         "tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n"
         f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: 1\n"
+        "lock_store:\n  type: stores.lock_store.RedisTicketLockStore\n"
+        f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: 1\n"
     )
     env = {
         **os.environ,
