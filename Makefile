@@ -7,10 +7,10 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator test validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator import-contacts test validate pytest test-stories crossval lock lint format clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(BIN)/python || "$$(scripts/python310.sh)" -m venv $(VENV)
@@ -38,6 +38,13 @@ emulator: install  ## only the local Twilio emulator (make run starts it when ne
 	$(BIN)/python -m tools.emulator --host 127.0.0.1 --port $${EMULATOR_PORT:-8099} \
 	  --webhook-url http://127.0.0.1:$${RASA_PORT:-5005}/webhooks/twilio_sms/webhook
 
+import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS=--default-region US]
+	@test -n "$(FILE)" || { echo "usage: make import-contacts FILE=contacts.csv"; exit 2; }
+	@scripts/redis.sh install
+	@scripts/redis.sh start >/dev/null
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6390}/0}" \
+	  $(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
+
 shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install
 	@scripts/run.sh shell
@@ -64,12 +71,12 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions connectors stores tools tests scripts
-	$(BIN)/ruff format --check actions connectors stores tools tests scripts
+	$(BIN)/ruff check actions connectors stores tools tests scripts bench
+	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench
 
 format: install
-	$(BIN)/ruff format actions connectors stores tools tests scripts
-	$(BIN)/ruff check --fix actions connectors stores tools tests scripts
+	$(BIN)/ruff format actions connectors stores tools tests scripts bench
+	$(BIN)/ruff check --fix actions connectors stores tools tests scripts bench
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)

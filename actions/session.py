@@ -1,7 +1,9 @@
 """action_session_start: which channel this is, a greeting that fits it, and the name.
 
 Only the customer's name survives into a new session: a half-finished booking from
-yesterday must not resurface when the customer texts today.
+yesterday must not resurface when the customer texts today. A number the business
+knows (the SMS channel's contact matching, docs/contacts.md) is greeted by the
+contact's name, which wins over the name carried from the last session.
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ def greeting(channel: str, business_name: str, name: str | None) -> str:
     return f"{hello} this is {business_name}'s assistant."
 
 
+def contact_name(metadata: Any) -> str | None:
+    """The matched contact's name the SMS channel put into the message metadata."""
+    if not isinstance(metadata, dict):
+        return None
+    contact = metadata.get("contact")
+    if not isinstance(contact, dict):
+        return None
+    name = contact.get("name")
+    return str(name).strip() or None if name else None
+
+
 class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
@@ -54,11 +67,12 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        channel = channel_type(
-            tracker.get_slot("session_started_metadata"),
-            tracker.get_latest_input_channel(),
-        )
+        metadata = tracker.get_slot("session_started_metadata")
+        channel = channel_type(metadata, tracker.get_latest_input_channel())
         carried = {slot: tracker.get_slot(slot) for slot in CARRIED_OVER}
+        known = contact_name(metadata)
+        if known:
+            carried["customer_name"] = known
         events: list[EventType] = [SessionStarted(), SlotSet("channel_type", channel)]
         events += [SlotSet(k, v) for k, v in carried.items() if v is not None]
         say(

@@ -1,7 +1,9 @@
-"""What the worker asks of Rasa's stored conversations, outside a turn.
+"""What the worker asks of Rasa's conversations outside a normal turn.
 
-Kept apart from the worker so that the worker needs only these two questions, and
-the answers come from whatever tracker store `endpoints.yml` configures.
+Kept apart from the worker so that the worker needs only these few questions and
+commands, and the answers come from whatever tracker and lock stores
+`endpoints.yml` configures. Anything that changes a tracker holds Rasa's lock for
+the conversation, as Rasa's own HTTP API does.
 """
 
 from __future__ import annotations
@@ -9,8 +11,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rasa.core.channels.channel import OutputChannel
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Sanic
+
+#: The external intent a warning is recorded under (as Rasa records reminders).
+INACTIVITY_INTENT = "inactivity_warning"
 
 
 class RasaConversations:
@@ -33,6 +41,56 @@ class RasaConversations:
         if not minutes:
             return True
         return time.time() - tracker.events[-1].timestamp < minutes * 60
+
+    async def session_expired(self, customer: str) -> bool:
+        """Rasa's own test (processor._has_session_expired): will the next message
+        start a new session by itself?"""
+        tracker = await self._tracker(customer)
+        domain = self.app.ctx.agent.domain
+        if tracker is None or domain is None:
+            return False
+        if not domain.session_config.are_sessions_enabled():
+            return False
+        last = tracker.get_last_event_for(UserUttered)
+        if last is None:
+            return False
+        minutes = domain.session_config.session_expiration_time
+        return (time.time() - last.timestamp) / 60 > minutes
+
+    async def start_session(self, customer: str, output: OutputChannel) -> None:
+        """Run action_session_start now; its greeting goes to `output`."""
+        agent = self.app.ctx.agent
+        processor = agent.processor
+        async with agent.lock_store.lock(customer):
+            await processor.execute_action(
+                customer,
+                ACTION_SESSION_START_NAME,
+                output,
+                processor.nlg,
+                PolicyPrediction.for_action_name(
+                    agent.domain, ACTION_SESSION_START_NAME
+                ),
+            )
+
+    async def record_inactivity_warning(self, customer: str, text: str) -> bool:
+        """Put the warning into the conversation; False if there is none to warn.
+
+        An external user event (like a Rasa reminder) followed by the bot's text:
+        the session clock restarts. No action runs on it, so when the customer
+        replies, the policies see the reply right after the bot's last action, as
+        if the warning were not there: a form or question in progress goes on.
+        A conversation handed to a person (paused) gets no warning.
+        """
+        agent = self.app.ctx.agent
+        async with agent.lock_store.lock(customer):
+            tracker = await agent.tracker_store.retrieve(customer)
+            if tracker is None or not tracker.events or tracker.is_paused():
+                return False
+            channel = tracker.get_latest_input_channel()
+            tracker.update(UserUttered.create_external(INACTIVITY_INTENT, [], channel))
+            tracker.update(BotUttered(text, metadata={"inactivity": "warning"}))
+            await agent.tracker_store.save(tracker)
+        return True
 
     async def replies_to(
         self, customer: str, message_sid: str

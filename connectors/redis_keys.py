@@ -68,3 +68,13 @@ def options(customer: str) -> str:
 READY = f"{PREFIX}:ready"  # stream: "conversation X has work", read by a group
 READY_GROUP = "workers"
 WORK = f"{PREFIX}:work"  # zset: conversations with a queue, by enqueue time
+
+
+def inactivity(customer: str) -> str:
+    """Hash: phase (waiting/warned/closed), business number and sender pair."""
+    return _conv(customer, "inactivity")
+
+
+# Inactivity schedule: zsets of customers by the time their next step is due.
+INACTIVITY_WARN = f"{PREFIX}:inactivity:warn"
+INACTIVITY_CLOSE = f"{PREFIX}:inactivity:close"

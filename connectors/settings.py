@@ -22,6 +22,9 @@ DEFAULT_HELP = (
     "This is our text assistant: ask a question or text BOOK to make an "
     "appointment. Reply STOP to unsubscribe."
 )
+DEFAULT_INACTIVITY_WARNING = (
+    "Are you still there? Reply to keep this conversation open."
+)
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 _TRUE = {"true", "yes", "on", "1"}
@@ -56,6 +59,16 @@ class SmsSettings:
     worker_concurrency: int = 16
     send_attempts: int = 4
     send_timeout_seconds: float = 10.0
+    # Inactivity (PolyAI-style): warn an engaged session idle this long (0 = off),
+    # close it if the customer does not reply within the grace period.
+    inactivity_warning_after_seconds: float = 24 * 3600.0
+    inactivity_grace_seconds: float = 600.0
+    inactivity_warning_message: str = DEFAULT_INACTIVITY_WARNING
+    inactivity_poll_seconds: float = 1.0
+    # Contacts (stores/contacts.py): a known number's name greets the customer;
+    # optionally every new number becomes a contact.
+    contact_matching: bool = True
+    auto_create_contacts: bool = False
 
     @property
     def webhook_path(self) -> str:
@@ -106,6 +119,8 @@ class SmsSettings:
             "initiate_from_inbound",
             "validate_signature",
             "trust_forwarded_headers",
+            "contact_matching",
+            "auto_create_contacts",
         ):
             values[key] = _bool(raw, key, getattr(cls, key))
         values["max_message_length"] = _int(raw, "max_message_length", 1600, 50, 1600)
@@ -118,10 +133,16 @@ class SmsSettings:
             ("reclaim_after_seconds", 0.1, 86400),
             ("sweep_interval_seconds", 0.1, 3600),
             ("send_timeout_seconds", 0.5, 120),
+            ("inactivity_warning_after_seconds", 0, 30 * 86400),
+            ("inactivity_grace_seconds", 0.1, 7 * 86400),
+            ("inactivity_poll_seconds", 0.05, 60),
         ):
             values[key] = _float(raw, key, getattr(cls, key), low, high)
         values["failure_message"] = _text(raw, "failure_message") or DEFAULT_FAILURE
         values["help_message"] = _text(raw, "help_message") or DEFAULT_HELP
+        values["inactivity_warning_message"] = (
+            _text(raw, "inactivity_warning_message") or DEFAULT_INACTIVITY_WARNING
+        )
         values["redis_url"] = _text(raw, "redis_url") or cls.redis_url
         if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("twilio_sms.redis_url: expected redis://host:port/db")

@@ -27,11 +27,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from connectors import keywords, signature, status
 from connectors.conversations import RasaConversations
+from connectors.inactivity import Inactivity
 from connectors.inbound import InvalidInbound, parse_inbound
 from connectors.inbox import Inbox
 from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.worker import SmsWorker
+from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +158,19 @@ class TwilioSmsInput(InputChannel):
             self.sender,
             on_new_message,
             RasaConversations(app),
+            Inactivity(
+                self.redis,
+                self.settings.inactivity_warning_after_seconds,
+                self.settings.inactivity_grace_seconds,
+            ),
+            ContactStore(
+                Redis.from_url(
+                    self.settings.redis_url,
+                    socket_timeout=10,
+                    socket_connect_timeout=3,
+                    decode_responses=True,
+                )
+            ),
         )
         self._no_silent_fallback(app)
         await self.worker.start()
@@ -171,6 +186,8 @@ class TwilioSmsInput(InputChannel):
             await self.worker.stop()
         if self.sender:
             await self.sender.close()
+        if self.worker and self.worker.contacts:
+            await self.worker.contacts.redis.close()
         if self.redis:
             await self.redis.close()
 

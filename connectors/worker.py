@@ -1,8 +1,9 @@
 """The worker inside each Rasa server process: inbox entry -> turn -> SMS -> ack.
 
-Three supervised tasks per process: a reader woken by the `ready` stream, a sweeper
-that takes over conversations whose worker died (their owner lease ran out), and
-one drain task per conversation being served. A conversation is drained by one
+Supervised tasks per process: a reader woken by the `ready` stream, a sweeper
+that takes over conversations whose worker died (their owner lease ran out), the
+inactivity watcher (connectors/inactivity.py), and one drain task per conversation
+being served. A conversation is drained by one
 worker at a time, head first, so its texts are answered in the order they came.
 """
 
@@ -24,11 +25,13 @@ from redis.exceptions import RedisError, ResponseError
 
 from actions.formatting import Option, resolve_choice
 from connectors import redis_keys, suppression, turn_errors
+from connectors.inactivity import Inactivity
 from connectors.inbox import Entry, Inbox
 from connectors.output import SmsOutput
 from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
+from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,12 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 class Conversations(Protocol):
     async def has_active_session(self, customer: str) -> bool: ...
+
+    async def session_expired(self, customer: str) -> bool: ...
+
+    async def start_session(self, customer: str, output: SmsOutput) -> None: ...
+
+    async def record_inactivity_warning(self, customer: str, text: str) -> bool: ...
 
     async def replies_to(
         self, customer: str, message_sid: str
@@ -57,8 +66,12 @@ class SmsWorker:
         sender: TwilioSender,
         on_new_message: OnNewMessage,
         conversations: Conversations,
+        inactivity: Inactivity | None = None,
+        contacts: ContactStore | None = None,
     ) -> None:
         self.settings = settings
+        self.inactivity = inactivity
+        self.contacts = contacts
         self.redis = redis
         self.inbox = inbox
         self.sender = sender
@@ -79,6 +92,12 @@ class SmsWorker:
             asyncio.create_task(self._supervise(self._read), name="sms-reader"),
             asyncio.create_task(self._supervise(self._sweep), name="sms-sweeper"),
         ]
+        if self.inactivity is not None and self.inactivity.enabled:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._supervise(self._watch_inactivity), name="sms-inactivity"
+                )
+            )
 
     async def stop(self) -> None:
         """Cancel everything: unfinished entries stay queued for the next worker."""
@@ -143,6 +162,50 @@ class SmsWorker:
             for customer in await self.inbox.waiting(cutoff):
                 self.schedule(customer)
             await asyncio.sleep(self.settings.sweep_interval_seconds)
+
+    async def _watch_inactivity(self) -> None:
+        assert self.inactivity is not None
+        while True:
+            now = time.time()
+            for customer in await self.inactivity.due(redis_keys.INACTIVITY_WARN, now):
+                if await self.inactivity.claim(
+                    redis_keys.INACTIVITY_WARN, customer, now
+                ):
+                    await self._warn_idle(customer)
+            for customer in await self.inactivity.due(redis_keys.INACTIVITY_CLOSE, now):
+                if await self.inactivity.claim(
+                    redis_keys.INACTIVITY_CLOSE, customer, now
+                ):
+                    await self.inactivity.closed(customer)
+                    logger.info(
+                        "%s: no reply to the inactivity warning, closed", customer
+                    )
+            await asyncio.sleep(self.settings.inactivity_poll_seconds)
+
+    async def _warn_idle(self, customer: str) -> None:
+        """One warning, from the number the customer texted, recorded in the tracker.
+
+        Recorded as Rasa records a reminder (an external user event plus the bot's
+        text), which also restarts Rasa's session clock: a reply within the grace
+        period continues the same session, form and slots included.
+        """
+        assert self.inactivity is not None
+        idle = await self.inactivity.get(customer)
+        if idle is None:
+            return
+        if await suppression.is_suppressed(self.redis, customer, idle.pair):
+            logger.info("%s opted out: no inactivity warning", customer)
+            await self.inactivity.forget(customer)
+            return
+        text = self.settings.inactivity_warning_message
+        if not await self.conversations.record_inactivity_warning(customer, text):
+            logger.info(
+                "%s: paused or no conversation, no inactivity warning", customer
+            )
+            await self.inactivity.forget(customer)
+            return
+        await self.inactivity.warned(customer)
+        await self._send(customer, idle.business_number, [shape_message(text)])
 
     def schedule(self, customer: str) -> None:
         """One drain task per conversation in this process; a running one re-checks."""
@@ -243,6 +306,14 @@ class SmsWorker:
                 await self._send(sms.from_number, sms.to_number, texts)
                 return
         output = SmsOutput()
+        if (
+            self.inactivity is not None
+            and await self.inactivity.is_closed(sms.from_number)
+            and not await self.conversations.session_expired(sms.from_number)
+        ):
+            # Closed for inactivity: a new session, greeting first. (Had Rasa's own
+            # expiry passed, Rasa would start one itself.)
+            await self.conversations.start_session(sms.from_number, output)
         text = await self._text_for_turn(sms.from_number, sms.body, bool(sms.media))
         message = UserMessage(
             text,
@@ -250,7 +321,7 @@ class SmsWorker:
             sms.from_number,
             input_channel="twilio_sms",
             message_id=sms.message_sid,
-            metadata=sms.metadata(),
+            metadata={**sms.metadata(), **await self._contact(sms.from_number)},
         )
         failed = False
         with turn_errors.watching() as errors:
@@ -270,6 +341,32 @@ class SmsWorker:
             texts.append(shape_message(self.settings.failure_message))
         await self._remember_options(sms.from_number, output.buttons)
         await self._send(sms.from_number, sms.to_number, texts)
+        if self.inactivity is not None and self.inactivity.enabled:
+            await self.inactivity.engaged(sms.from_number, sms.to_number, pair)
+
+    async def _contact(self, customer: str) -> dict[str, Any]:
+        """The matched contact for the message metadata: action_session_start greets
+        a known number by name. Auto-creation records every new number."""
+        if self.contacts is None or not (
+            self.settings.contact_matching or self.settings.auto_create_contacts
+        ):
+            return {}
+        if self.settings.auto_create_contacts:
+            contact, created = await self.contacts.create_if_missing(customer, "sms")
+            if created:
+                logger.info("new contact %s (auto_create_contacts)", customer)
+        else:
+            contact = await self.contacts.get(customer)
+        if contact is None or not self.settings.contact_matching:
+            return {}
+        return {
+            "contact": {
+                "name": contact.name,
+                "email": contact.email,
+                "tags": list(contact.tags),
+                "source": contact.source,
+            }
+        }
 
     async def _text_for_turn(self, customer: str, body: str, has_media: bool) -> str:
         """The text Rasa sees: the body, a numbered pick as its payload, or media."""

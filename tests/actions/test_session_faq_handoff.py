@@ -77,6 +77,26 @@ async def test_only_the_name_carries_over_and_the_greeting_uses_it() -> None:
     assert set(slots_of(events)) == {"channel_type", "customer_name"}
 
 
+async def test_a_matched_contact_fills_the_name_and_the_greeting_uses_it() -> None:
+    contact = {"name": "Jane Doe", "email": None, "tags": ["vip"], "source": "import"}
+    said, events = await start_session(
+        metadata={"channel_type": "sms", "contact": contact}
+    )
+    assert said == ["Hi Jane Doe, this is Bright Smile Dental."]
+    assert slots_of(events)["customer_name"] == "Jane Doe"
+    # The business's record wins over the name carried from the last session.
+    said, events = await start_session(
+        slots={"customer_name": "J"},
+        metadata={"channel_type": "sms", "contact": contact},
+    )
+    assert slots_of(events)["customer_name"] == "Jane Doe"
+    # A contact without a name changes nothing.
+    said, _ = await start_session(
+        metadata={"channel_type": "sms", "contact": {**contact, "name": None}}
+    )
+    assert said == ["Hi, this is Bright Smile Dental."]
+
+
 def test_hours_are_said_from_the_business_file() -> None:
     assert opening_hours(BIZ) == (
         "Mon-Thu 8:00am-6:00pm, Fri 8:00am-4:00pm, Sat 9:00am-1:00pm; closed Sun"

@@ -39,6 +39,14 @@ def test_defaults_are_safe() -> None:
     assert settings.trust_forwarded_headers is False
     assert settings.max_message_length == 1600
     assert settings.api_base_url == "https://api.twilio.com"
+    # PolyAI-style inactivity: warn after 24 h, close after 10 more minutes.
+    assert settings.inactivity_warning_after_seconds == 24 * 3600
+    assert settings.inactivity_grace_seconds == 600
+    assert settings.inactivity_warning_message == (
+        "Are you still there? Reply to keep this conversation open."
+    )
+    assert settings.contact_matching is True
+    assert settings.auto_create_contacts is False
 
 
 def test_reply_comes_from_the_number_texted() -> None:
@@ -63,6 +71,10 @@ def test_reply_comes_from_the_number_texted() -> None:
         ({"enabled": "maybe"}, "enabled"),
         ({"redis_url": "localhost:6379"}, "redis_url"),
         ({"max_lenght": "320"}, "max_lenght"),
+        ({"inactivity_warning_after_seconds": "-1"}, "inactivity_warning_after"),
+        ({"inactivity_grace_seconds": "0"}, "inactivity_grace_seconds"),
+        ({"inactivity_grace_seconds": "10 min"}, "inactivity_grace_seconds"),
+        ({"contact_matching": "sometimes"}, "contact_matching"),
     ],
 )
 def test_bad_values_name_the_key(change: dict[str, str], key: str) -> None:

@@ -69,6 +69,7 @@ class SmsStack:
     settings: dict[str, Any] = field(default_factory=dict)
     db: int = 3
     tracker_store: str = "stores.redis_store.RedisSessionTrackerStore"
+    lock_store: str = "stores.lock_store.RedisTicketLockStore"
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
@@ -146,7 +147,10 @@ class SmsStack:
         )
         return self
 
-    def start_rasa(self) -> None:
+    def start_rasa(self, name: str = "rasa", port: int | None = None) -> None:
+        """The Rasa server; another `name` and `port` start a replica beside it
+        (same Redis, same settings; Twilio's webhook still points at the first)."""
+        port = port or self.rasa_port
         settings = {
             "account_sid": ACCOUNT_SID,
             "auth_token": AUTH_TOKEN,
@@ -161,7 +165,7 @@ class SmsStack:
             "sweep_interval_seconds": 0.5,
             **self.settings,
         }
-        credentials = self.workdir / "credentials.yml"
+        credentials = self.workdir / f"credentials-{name}.yml"
         credentials.write_text(
             "connectors.twilio_sms.TwilioSmsInput:\n"
             + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
@@ -171,9 +175,11 @@ class SmsStack:
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
             f"tracker_store:\n  type: {self.tracker_store}\n  url: 127.0.0.1\n"
             f"  port: {self.redis_server.port}\n  db: {self.db + 1}\n"
+            f"lock_store:\n  type: {self.lock_store}\n  url: 127.0.0.1\n"
+            f"  port: {self.redis_server.port}\n  db: {self.db + 1}\n"
         )
         self._spawn(
-            "rasa",
+            name,
             [
                 str(BIN / "rasa"),
                 "run",
@@ -183,7 +189,7 @@ class SmsStack:
                 "--interface",
                 "127.0.0.1",
                 "--port",
-                str(self.rasa_port),
+                str(port),
                 "--credentials",
                 str(credentials),
                 "--endpoints",
@@ -191,7 +197,9 @@ class SmsStack:
             ],
             {},
         )
-        wait_for(f"{self.public_url}/webhooks/twilio_sms/", [self.processes["rasa"]])
+        wait_for(
+            f"http://127.0.0.1:{port}/webhooks/twilio_sms/", [self.processes[name]]
+        )
 
     def restart_rasa(self, **settings: Any) -> None:
         """The same stack with other channel settings (the Rasa server restarts)."""

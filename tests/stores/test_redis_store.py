@@ -4,6 +4,8 @@ saves append only what is new, and Rasa's loaders and callers get what they expe
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -354,6 +356,36 @@ async def test_rasa_export_reads_every_session_of_every_conversation(
     published = await Exporter(store, broker, "endpoints.yml").publish_events()
 
     assert published == len(first) + len(second) == len(broker.events)
+
+
+async def test_the_rasa_export_command_reads_every_session(
+    store: RedisSessionTrackerStore, redis_server: RedisServer, tmp_path: Path
+):
+    """`rasa export` itself, with endpoints.yml naming our store and a file broker."""
+    first = await store_sessions(store, "+14155550001", 3)
+    second = await store_sessions(store, "+14155550002", 2)
+    out = tmp_path / "events.log"
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n"
+        f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: {DB}\n"
+        f"event_broker:\n  type: file\n  path: {out}\n"
+    )
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(ROOT / ".venv" / "bin" / "rasa"), "export", "--endpoints", str(endpoints)],
+        cwd=ROOT,  # where `stores` imports from, as for `make run`
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(exported) == len(first) + len(second)
+    by_sender = {e["sender_id"] for e in exported}
+    assert by_sender == {"+14155550001", "+14155550002"}
+    starts = [e for e in exported if e["event"] == "session_started"]
+    assert len(starts) == 5
 
 
 async def test_save_publishes_only_the_new_events(

@@ -1,0 +1,113 @@
+"""PolyAI-style inactivity: warn an idle engaged session, close it if nobody replies.
+
+The schedule is two Redis zsets (customer -> when the next step is due), so it
+survives a restart and whichever replica polls first acts on it. Taking a due entry
+is one single-key Lua script that removes it only if it is still due, so with any
+number of replicas exactly one of them gets each step; a customer's reply that
+re-arms the timer in between makes the claim fail. A replica that dies between its
+claim and the send loses that one warning (at most once, never twice); the session
+then still ends by Rasa's own 24 h expiry.
+
+Phases, in the per-customer hash: waiting (armed after each customer text) ->
+warned (warning sent, grace running) -> closed (the next text starts a new session).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from connectors import redis_keys
+
+WAITING, WARNED, CLOSED = "waiting", "warned", "closed"
+_CLAIM = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if due and tonumber(due) <= tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class IdleConversation:
+    customer: str
+    phase: str
+    business_number: str  # the number the customer texted: the warning comes from it
+    pair: str  # what opt-out is keyed by: the number or the Messaging Service
+
+
+class Inactivity:
+    def __init__(self, redis: Redis, warning_after: float, grace: float) -> None:
+        self.redis = redis
+        self.warning_after = warning_after
+        self.grace = grace
+        self._claim = redis.register_script(_CLAIM)
+
+    @property
+    def enabled(self) -> bool:
+        return self.warning_after > 0
+
+    async def engaged(
+        self, customer: str, business_number: str, pair: str, now: float | None = None
+    ) -> None:
+        """The customer texted: (re-)arm the warning, cancel a pending close."""
+        now = time.time() if now is None else now
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                redis_keys.inactivity(customer),
+                mapping={"phase": WAITING, "business": business_number, "pair": pair},
+            )
+            pipe.zadd(redis_keys.INACTIVITY_WARN, {customer: now + self.warning_after})
+            pipe.zrem(redis_keys.INACTIVITY_CLOSE, customer)
+            await pipe.execute()
+
+    async def due(self, schedule: str, now: float, limit: int = 100) -> list[str]:
+        found = await self.redis.zrangebyscore(schedule, "-inf", now, 0, limit)
+        return [c.decode() if isinstance(c, bytes) else c for c in found]
+
+    async def claim(self, schedule: str, customer: str, now: float) -> bool:
+        """True for exactly one caller per due step."""
+        return bool(await self._claim(keys=[schedule], args=[customer, now]))
+
+    async def get(self, customer: str) -> IdleConversation | None:
+        raw = await self.redis.hgetall(redis_keys.inactivity(customer))
+        fields = {
+            (k.decode() if isinstance(k, bytes) else k): (
+                v.decode() if isinstance(v, bytes) else v
+            )
+            for k, v in raw.items()
+        }
+        if "phase" not in fields:
+            return None
+        return IdleConversation(
+            customer,
+            fields["phase"],
+            fields.get("business", ""),
+            fields.get("pair") or fields.get("business", ""),
+        )
+
+    async def warned(self, customer: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(redis_keys.inactivity(customer), "phase", WARNED)
+            pipe.zadd(redis_keys.INACTIVITY_CLOSE, {customer: now + self.grace})
+            await pipe.execute()
+
+    async def closed(self, customer: str) -> None:
+        await self.redis.hset(redis_keys.inactivity(customer), "phase", CLOSED)
+
+    async def is_closed(self, customer: str) -> bool:
+        phase = await self.redis.hget(redis_keys.inactivity(customer), "phase")
+        return phase in (CLOSED, CLOSED.encode())
+
+    async def forget(self, customer: str) -> None:
+        """No more steps for this customer (opted out, paused, or gone)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(redis_keys.INACTIVITY_WARN, customer)
+            pipe.zrem(redis_keys.INACTIVITY_CLOSE, customer)
+            pipe.delete(redis_keys.inactivity(customer))
+            await pipe.execute()
