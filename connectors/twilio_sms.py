@@ -10,6 +10,7 @@ never a 500 and never an acknowledgement of a text that was not stored.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -182,14 +183,20 @@ class TwilioSmsInput(InputChannel):
         )
 
     async def _stop(self) -> None:
+        """Stop the worker, then close clients; each step bounded, so a stuck one
+        cannot keep the server from exiting on SIGTERM."""
         if self.worker:
             await self.worker.stop()
-        if self.sender:
-            await self.sender.close()
+        closing = [self.sender.close()] if self.sender else []
         if self.worker and self.worker.contacts:
-            await self.worker.contacts.redis.close()
+            closing.append(self.worker.contacts.redis.close())
         if self.redis:
-            await self.redis.close()
+            closing.append(self.redis.close())
+        for step in closing:
+            try:
+                await asyncio.wait_for(step, timeout=5)
+            except (asyncio.TimeoutError, OSError, RedisError) as err:
+                logger.warning("twilio_sms: closing a client failed: %r", err)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

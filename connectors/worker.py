@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 #: bot answers it like any other turn instead of the text being dropped.
 MEDIA_ONLY_TEXT = "/send_media"
 OPTIONS_TTL = 24 * 3600
+STOP_TIMEOUT = 10.0  # seconds shutdown waits for the worker's tasks
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -82,6 +83,7 @@ class SmsWorker:
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._draining: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -100,11 +102,24 @@ class SmsWorker:
             )
 
     async def stop(self) -> None:
-        """Cancel everything: unfinished entries stay queued for the next worker."""
+        """Cancel everything: unfinished entries stay queued for the next worker.
+
+        Bounded: the loops also check `_stopping`, so one whose cancellation got
+        lost inside a client library still ends, and shutdown never waits forever.
+        """
+        self._stopping = True
         tasks = self._tasks + list(self._draining.values())
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+            if pending:
+                logger.warning(
+                    "%d sms worker task(s) still running after %g s: %s",
+                    len(pending),
+                    STOP_TIMEOUT,
+                    sorted(t.get_name() for t in pending),
+                )
         self._tasks, self._draining = [], {}
 
     async def _ensure_group(self) -> None:
@@ -117,8 +132,8 @@ class SmsWorker:
                 raise
 
     async def _supervise(self, loop: Callable[[], Awaitable[None]]) -> None:
-        """Keep a loop alive through Redis outages and bugs; stop only on cancel."""
-        while True:
+        """Keep a loop alive through Redis outages and bugs; stop only on stop()."""
+        while not self._stopping:
             try:
                 await loop()
             except asyncio.CancelledError:
@@ -129,11 +144,13 @@ class SmsWorker:
                     continue
                 logger.exception("sms worker loop failed; restarting in 1 s")
             except Exception:
+                if self._stopping:
+                    return
                 logger.exception("sms worker loop failed; restarting in 1 s")
             await asyncio.sleep(1)
 
     async def _read(self) -> None:
-        while True:
+        while not self._stopping:
             found = await self.redis.xreadgroup(
                 redis_keys.READY_GROUP,
                 self.consumer,
@@ -157,7 +174,7 @@ class SmsWorker:
                         )
 
     async def _sweep(self) -> None:
-        while True:
+        while not self._stopping:
             cutoff = time.time() - self.settings.reclaim_after_seconds
             for customer in await self.inbox.waiting(cutoff):
                 self.schedule(customer)
@@ -165,7 +182,7 @@ class SmsWorker:
 
     async def _watch_inactivity(self) -> None:
         assert self.inactivity is not None
-        while True:
+        while not self._stopping:
             now = time.time()
             for customer in await self.inactivity.due(redis_keys.INACTIVITY_WARN, now):
                 if await self.inactivity.claim(

@@ -14,6 +14,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,8 +215,20 @@ class SmsStack:
             process.wait(timeout=60)
 
     def stop(self) -> None:
+        """Teardown: SIGTERM each process; one that hangs is killed and reported."""
+        hung = []
         for name in list(self.processes):
-            self.kill(name, signal.SIGTERM)
+            try:
+                self.kill(name, signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                hung.append(name)
+                self.kill(name, signal.SIGKILL)
+        if hung:
+            warnings.warn(
+                f"did not stop within 60 s of SIGTERM: {hung} (see their logs in "
+                f"{self.workdir})",
+                stacklevel=2,
+            )
 
     # --- texting -------------------------------------------------------------------
 

@@ -160,6 +160,15 @@ def test_an_opted_out_number_gets_no_warning(stack: SmsStack) -> None:
     assert warnings(stack, phone) == []
 
 
+def test_a_conversation_handed_to_a_person_gets_no_warning(stack: SmsStack) -> None:
+    phone = "+14155550606"
+    stack.text(phone, "i want to talk to a person")
+    assert "team member" in stack.replies(phone, 1)[-1]["body"]
+    stack.quiet(phone, WARN_AFTER + 3)
+    assert warnings(stack, phone) == []
+    assert stack.tracker(phone)["paused"] is True
+
+
 def test_the_warning_still_fires_after_both_replicas_restart(stack: SmsStack) -> None:
     phone = "+14155550605"
     stack.text(phone, "what are your hours")
