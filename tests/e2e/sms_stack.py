@@ -21,6 +21,7 @@ from typing import Any
 
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
+from tests.processes import spawn
 from tests.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).parents[2]
@@ -98,15 +99,7 @@ class SmsStack:
     # --- processes ---------------------------------------------------------------
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        log = (self.workdir / f"{name}.log").open("a")
-        self.processes[name] = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.processes[name] = spawn(self.workdir, name, args, env)
 
     def start(self) -> SmsStack:
         assert MODEL.exists(), "no trained model: run `make train` first"

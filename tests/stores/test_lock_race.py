@@ -30,6 +30,7 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 
 from stores.lock_store import RedisTicketLockStore
+from tests.processes import spawn
 from tests.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,15 +68,7 @@ class Processes:
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        with (self.logs / f"{name}.log").open("a") as log:  # the child keeps a copy
-            self.running[name] = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.running[name] = spawn(self.logs, name, args, env)
 
     def wait_for(self, url: str, timeout: float = 400) -> None:
         deadline = time.monotonic() + timeout
