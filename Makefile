@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts test validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator import-contacts test test-shutdown validate pytest test-stories crossval lock lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ test-stories: train  ## rasa test on tests/test_stories.yml, any wrong predictio
 	  --fail-on-prediction-errors --out results/stories
 
 test: validate train test-stories pytest  ## everything CI runs
+
+test-shutdown: install train  ## 20 stops of the whole stack under CPU load; prints N/20
+	@scripts/redis.sh install
+	@scripts/test-shutdown.sh $${RUNS:-20}
 
 crossval: install  ## 5-fold NLU cross-validation; fails if weighted intent F1 < 0.90
 	$(BIN)/rasa test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval

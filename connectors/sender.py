@@ -67,8 +67,8 @@ class TwilioSender:
         self.settings = settings
         self.redis = redis
         # twilio 8.2 does not pass its own `timeout` to aiohttp, so the session
-        # carries it.
-        self.http = AsyncTwilioHttpClient()
+        # carries it (and the client makes none of its own, which would leak).
+        self.http = AsyncTwilioHttpClient(pool_connections=False)
         self.http.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=settings.send_timeout_seconds)
         )

@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
-from connectors import keywords, signature, status
+from connectors import keywords, process_exit, signature, status
 from connectors.conversations import RasaConversations
 from connectors.inactivity import Inactivity
 from connectors.inbound import InvalidInbound, parse_inbound
@@ -40,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 EMPTY_TWIML = str(MessagingResponse())
 FORM_TYPE = "application/x-www-form-urlencoded"
+#: Seconds Sanic waits for requests in flight at shutdown (its default is 15, more
+#: than a whole 10 s stop budget). An unfinished REST turn is cut; an SMS turn is
+#: never in a request, it stays queued in Redis.
+GRACEFUL_SHUTDOWN_SECONDS = 2.0
+CLOSE_TIMEOUT = 1.0  # seconds for all Redis and HTTP clients to close, together
 
 
 class BadForm(ValueError):
@@ -174,6 +179,9 @@ class TwilioSmsInput(InputChannel):
             ),
         )
         self._no_silent_fallback(app)
+        app.config.GRACEFUL_SHUTDOWN_TIMEOUT = min(
+            float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT), GRACEFUL_SHUTDOWN_SECONDS
+        )
         await self.worker.start()
         logger.info(
             "twilio_sms: webhook %s%s, sending through %s",
@@ -183,8 +191,11 @@ class TwilioSmsInput(InputChannel):
         )
 
     async def _stop(self) -> None:
-        """Stop the worker, then close clients; each step bounded, so a stuck one
-        cannot keep the server from exiting on SIGTERM."""
+        """Stop the worker, then close the clients, all within a few seconds.
+
+        `asyncio.wait` with a timeout, not `wait_for`: on Python 3.10 `wait_for`
+        waits for a timed-out close to finish cancelling, which may never happen.
+        """
         if self.worker:
             await self.worker.stop()
         closing = [self.sender.close()] if self.sender else []
@@ -192,11 +203,23 @@ class TwilioSmsInput(InputChannel):
             closing.append(self.worker.contacts.redis.close())
         if self.redis:
             closing.append(self.redis.close())
-        for step in closing:
-            try:
-                await asyncio.wait_for(step, timeout=5)
-            except (asyncio.TimeoutError, OSError, RedisError) as err:
-                logger.warning("twilio_sms: closing a client failed: %r", err)
+        if not closing:
+            return
+        tasks = [asyncio.ensure_future(step) for step in closing]
+        done, pending = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning(
+                "twilio_sms: %d client(s) not closed after %g s",
+                len(pending),
+                CLOSE_TIMEOUT,
+            )
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                logger.warning(
+                    "twilio_sms: closing a client failed: %r", task.exception()
+                )
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -210,6 +233,12 @@ class TwilioSmsInput(InputChannel):
         @bp.listener("before_server_stop")
         async def stop(_app: Sanic, _loop: Any) -> None:
             await self._stop()
+
+        @bp.listener("after_server_stop")
+        async def leave(_app: Sanic, _loop: Any) -> None:
+            # Shutdown listeners run in reverse order of registration, so this one
+            # (registered with the channels) runs after Rasa's own close_resources.
+            process_exit.exit_now(0)
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:

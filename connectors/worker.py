@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 #: bot answers it like any other turn instead of the text being dropped.
 MEDIA_ONLY_TEXT = "/send_media"
 OPTIONS_TTL = 24 * 3600
-STOP_TIMEOUT = 10.0  # seconds shutdown waits for the worker's tasks
+STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${REDIS_PORT:-6390}"
 DIR="${REDIS_DIR:-var/redis}"
+case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
 
 install() {
   command -v redis-server >/dev/null 2>&1 && return 0
@@ -23,9 +24,9 @@ start() {
   install
   mkdir -p "$DIR"
   if ping; then cat "$DIR/redis.pid" 2>/dev/null || true; return 0; fi
-  redis-server --bind 127.0.0.1 --port "$PORT" --dir "$(pwd)/$DIR" \
+  redis-server --bind 127.0.0.1 --port "$PORT" --dir "$DIR" \
     --appendonly yes --appendfsync everysec --save "" \
-    --pidfile "$(pwd)/$DIR/redis.pid" --logfile "$(pwd)/$DIR/redis.log" \
+    --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" \
     --daemonize yes
   for _ in $(seq 50); do ping && break; sleep 0.1; done
   ping || { echo "error: redis did not start, see $DIR/redis.log" >&2; exit 1; }

@@ -1,29 +1,96 @@
 #!/usr/bin/env bash
-# Start Redis (if not already up), the action server and the Rasa server; Ctrl-C
-# stops everything this script started, by PID. `scripts/run.sh shell` runs
-# `rasa shell` in the foreground instead of the HTTP server.
+# Start Redis (if not already up), the emulator (no Twilio account), the action
+# server and the Rasa server. Ctrl-C, or SIGTERM to this script, stops what it
+# started in order (Rasa server first, Redis last) within 9 s; anything still
+# running then is killed and named. Exit status: 0 after a clean
+# stop, 1 if something had to be killed or a server died on its own.
+# `scripts/run.sh shell` runs `rasa shell` in the foreground instead of the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# A shell that starts with SIGINT ignored (a CI job, nohup, `cmd &` in another
+# script) can never trap it: Ctrl-C and `kill -INT` would do nothing and the stack
+# would run on. Start over once with the default disposition (GNU env).
+sigint_ignored() {
+  local mask
+  mask=$(awk '/^SigIgn:/ {print $2}' /proc/$$/status 2>/dev/null) || return 1
+  (( (16#${mask:-0} & 2) != 0 ))
+}
+if [ -z "${RUN_SH_SIGNALS_RESET:-}" ] && sigint_ignored; then
+  export RUN_SH_SIGNALS_RESET=1
+  exec env --default-signal=INT "$0" "$@"
+fi
+
 MODE="${1:-server}"
 RASA_PORT="${RASA_PORT:-5005}"
 ACTION_PORT="${ACTION_PORT:-5055}"
 export REDIS_PORT="${REDIS_PORT:-6390}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
 export RASA_TELEMETRY_ENABLED=false
-mkdir -p var/log
+LOG_DIR="${LOG_DIR:-var/log}"
+mkdir -p "$LOG_DIR"
 
-pids=()
-stop_all() {
-  trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "stopped: ${pids[*]}"
+# Each server gets its own process group (job control), so a Ctrl-C reaches only
+# this script, which then stops them in order; with one group, every process
+# would get it at once and the Rasa server would lose Redis mid-shutdown.
+[ "$MODE" = "server" ] && set -m
+
+redis_pid="" emulator_pid="" actions_pid="" rasa_pid=""
+
+running() {  # alive and not a zombie
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
 }
-trap stop_all INT TERM EXIT
+
+now() { echo $(( $(date +%s%N) / 100000000 )); }  # tenths of a second
+
+forced=()
+# stop_by DEADLINE PID...: SIGTERM now, SIGKILL what still runs at DEADLINE (now()).
+stop_by() {
+  local deadline=$1 pid
+  shift
+  local pids=() left=()
+  for pid in "$@"; do if [ -n "$pid" ]; then pids+=("$pid"); fi; done
+  if [ ${#pids[@]} -eq 0 ]; then return 0; fi
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  while :; do
+    left=()
+    for pid in "${pids[@]}"; do if running "$pid"; then left+=("$pid"); fi; done
+    if [ ${#left[@]} -eq 0 ]; then return 0; fi
+    if [ "$(now)" -ge "$deadline" ]; then break; fi
+    sleep 0.1
+  done
+  for pid in "${left[@]}"; do
+    forced+=("$pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-50))")
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
+# The Rasa server first (up to 6 s): its unfinished turns stay queued in Redis.
+# Then what it used (by 8 s), Redis last (by 9 s).
+stop_all() {
+  local code=$1 start
+  trap '' INT TERM  # a second Ctrl-C must not cut the stop short
+  trap - EXIT
+  start=$(now)
+  stop_by $((start + 60)) "$rasa_pid"
+  stop_by $((start + 80)) "$actions_pid" "$emulator_pid"
+  stop_by $((start + 90)) "$redis_pid"
+  wait 2>/dev/null || true
+  if [ ${#forced[@]} -gt 0 ]; then
+    echo "forced: still running at the stop deadline, killed: ${forced[*]}" >&2
+    exit 1
+  fi
+  echo "stopped cleanly in $(( ($(now) - start) * 100 )) ms"
+  exit "$code"
+}
+trap 'stop_all 0' INT TERM
+trap 'stop_all 1' EXIT
 
 if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
-  pids+=("$(scripts/redis.sh start)")
-  echo "redis on 127.0.0.1:$REDIS_PORT (pid ${pids[-1]}, data in var/redis)"
+  redis_pid="$(scripts/redis.sh start)"
+  echo "redis on 127.0.0.1:$REDIS_PORT (pid $redis_pid, data in ${REDIS_DIR:-var/redis})"
 fi
 
 # The SMS channel's settings (credentials.yml). Without a Twilio account, the local
@@ -41,9 +108,9 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
     .venv/bin/python -m tools.emulator --host 127.0.0.1 --port "$EMULATOR_PORT" \
       --account-sid "$TWILIO_ACCOUNT_SID" --auth-token "$TWILIO_AUTH_TOKEN" \
       --webhook-url "$PUBLIC_URL/webhooks/twilio_sms/webhook" \
-      >var/log/emulator.log 2>&1 &
-    pids+=($!)
-    echo "Twilio emulator on 127.0.0.1:$EMULATOR_PORT (pid $!, log var/log/emulator.log)"
+      >"$LOG_DIR/emulator.log" 2>&1 &
+    emulator_pid=$!
+    echo "Twilio emulator on 127.0.0.1:$EMULATOR_PORT (pid $!, log $LOG_DIR/emulator.log)"
   fi
 else
   : "${TWILIO_AUTH_TOKEN:?set TWILIO_AUTH_TOKEN with TWILIO_ACCOUNT_SID}"
@@ -51,22 +118,24 @@ else
   export TWILIO_API_BASE_URL="${TWILIO_API_BASE_URL:-https://api.twilio.com}"
 fi
 
-# rasa_sdk reads its bind address from SANIC_HOST only.
-SANIC_HOST=127.0.0.1 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" \
-  >var/log/actions.log 2>&1 &
-pids+=($!)
-echo "action server on 127.0.0.1:$ACTION_PORT (pid $!, log var/log/actions.log)"
+# rasa_sdk reads its bind address from SANIC_HOST only; Sanic would wait up to 15 s
+# for a request in flight at shutdown, more than the whole stop budget.
+SANIC_HOST=127.0.0.1 SANIC_GRACEFUL_SHUTDOWN_TIMEOUT=1 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" \
+  >"$LOG_DIR/actions.log" 2>&1 &
+actions_pid=$!
+echo "action server on 127.0.0.1:$ACTION_PORT (pid $!, log $LOG_DIR/actions.log)"
 
 if [ "$MODE" = "shell" ]; then
   .venv/bin/rasa shell --model models/assistant.tar.gz --interface 127.0.0.1 \
     --port "$RASA_PORT" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}"
-  exit 0
+  stop_all 0
 fi
 
 .venv/bin/rasa run --model models/assistant.tar.gz --enable-api \
   --interface 127.0.0.1 --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" &
-pids+=($!)
+  --credentials "${RASA_CREDENTIALS:-credentials.yml}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" &
+rasa_pid=$!
+set +m  # groups are set; no job notices in the log
 cat <<MSG
 rasa server on 127.0.0.1:$RASA_PORT (pid $!, SMS webhook $PUBLIC_URL/webhooks/twilio_sms/webhook).
 MSG
@@ -81,4 +150,10 @@ Or over REST:
   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"+14155552671","message":"book a cleaning"}'
 Ctrl-C stops everything.
 MSG
-wait "${pids[-1]}"
+# Until a signal (the trap stops everything) or a server dies on its own.
+set +e
+wait -n $rasa_pid $actions_pid $emulator_pid
+status=$?
+set -e
+echo "error: a server exited on its own (status $status): stopping the rest" >&2
+stop_all 1

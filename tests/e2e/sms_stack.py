@@ -14,7 +14,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 
 from tests.processes import spawn
 from tests.redis_server import RedisServer, free_port
+from tests.stopping import dump_stacks, group_members
 
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
@@ -30,6 +30,7 @@ ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "e2e-auth-token"  # noqa: S105 - the emulator's test token
 BUSINESS = "+15017122661"
 BIN = ROOT / ".venv" / "bin"
+STOP_WITHIN = 10.0  # seconds a server may take to exit after SIGTERM
 
 
 def http(
@@ -202,26 +203,36 @@ class SmsStack:
         self.start_rasa()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal the process's group; it must be gone within 10 s.
+
+        One that is not gets its py-spy stacks taken, is killed, and fails the test
+        with them: a stop that hangs is a defect, not something to wait out.
+        """
         process = self.processes[name]
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=60)
+        if process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=STOP_WITHIN)
+        except subprocess.TimeoutExpired:
+            stacks = dump_stacks(group_members(process.pid))
+            (self.workdir / f"{name}-stacks.txt").write_text(stacks)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            raise AssertionError(
+                f"{name} still running {STOP_WITHIN:g} s after signal {sig}; "
+                f"stacks:\n{stacks}"
+            ) from None
 
     def stop(self) -> None:
-        """Teardown: SIGTERM each process; one that hangs is killed and reported."""
+        """Teardown: SIGTERM each process; one that hangs is killed, then reported."""
         hung = []
         for name in list(self.processes):
             try:
                 self.kill(name, signal.SIGTERM)
-            except subprocess.TimeoutExpired:
-                hung.append(name)
-                self.kill(name, signal.SIGKILL)
-        if hung:
-            warnings.warn(
-                f"did not stop within 60 s of SIGTERM: {hung} (see their logs in "
-                f"{self.workdir})",
-                stacklevel=2,
-            )
+            except AssertionError as err:
+                hung.append(str(err))
+        assert not hung, "\n".join(hung)
 
     # --- texting -------------------------------------------------------------------
 
