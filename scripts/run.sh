@@ -18,7 +18,10 @@ sigint_ignored() {
 }
 if [ -z "${RUN_SH_SIGNALS_RESET:-}" ] && sigint_ignored; then
   export RUN_SH_SIGNALS_RESET=1
-  exec env --default-signal=INT "$0" "$@"
+  if env --default-signal=INT true 2>/dev/null; then
+    exec env --default-signal=INT "$0" "$@"
+  fi
+  echo "warning: SIGINT is ignored in this shell: stop with SIGTERM (kill $$)" >&2
 fi
 
 MODE="${1:-server}"

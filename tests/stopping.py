@@ -10,15 +10,15 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
 
 
-def group_members(pgid: int) -> list[int]:
-    """Every live process whose process group is `pgid` (the script and its jobs)."""
-    members = []
+def _processes() -> Iterator[tuple[int, str, int, int]]:
+    """(pid, state, parent pid, process group) of every process in /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -26,23 +26,22 @@ def group_members(pgid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return sorted(members)
+        yield int(entry.name), fields[0], int(fields[1]), int(fields[2])
+
+
+def group_members(pgid: int) -> list[int]:
+    """Every live process whose process group is `pgid`."""
+    return sorted(
+        pid for pid, state, _, group in _processes() if group == pgid and state != "Z"
+    )
 
 
 def descendants(pid: int) -> list[int]:
     """`pid` and every live process below it, whatever process group each is in."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    for child, state, parent, _ in _processes():
+        if state != "Z":
+            children.setdefault(parent, []).append(child)
     found, todo = [], [pid]
     while todo:
         current = todo.pop()

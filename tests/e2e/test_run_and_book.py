@@ -8,11 +8,9 @@ trained model, and a real Redis. Needs models/assistant.tar.gz (`make train`).
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +19,11 @@ import pytest
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
 from tests.actions.trackers import local, mdy, next_weekday
-from tests.redis_server import RedisServer, free_port
+from tests.e2e.run_script import ROOT, RunScript
+from tests.redis_server import RedisServer
 from tests.stopping import descendants, dump_stacks, kill_all, wait_gone
 
-ROOT = Path(__file__).parents[2]
-MODEL = ROOT / "models" / "assistant.tar.gz"
-APP_DB, TRACKER_DB = 10, 11
+APP_DB, TRACKER_DB = 10, 11  # databases of its own on the suite's Redis
 
 
 def post(port: int, sender: str, text: str) -> list[str]:
@@ -51,78 +48,27 @@ def execute(port: int, sender: str, action: str) -> list[str]:
         return [m.get("text", "") for m in json.load(response)["messages"]]
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "run script exited early"
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(1)
-    raise TimeoutError(url)
-
-
 @pytest.fixture(scope="module")
 def assistant(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict]:
-    assert MODEL.exists(), "no trained model: run `make train` first"
-    rasa_port, action_port, emulator_port = free_port(), free_port(), free_port()
-    # Databases of its own, emptied first: no other test's leftovers (an earlier
-    # booking of the same number, a due inactivity entry) can change what it sees.
-    app_url = f"redis://127.0.0.1:{redis_server.port}/{APP_DB}"
-    for db in (APP_DB, TRACKER_DB):
-        redis_sync.Redis(port=redis_server.port, db=db).flushdb()
-    endpoints = tmp_path_factory.mktemp("run") / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n"
-        f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: {TRACKER_DB}\n"
-        "lock_store:\n  type: stores.lock_store.RedisTicketLockStore\n"
-        f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: {TRACKER_DB}\n"
-    )
-    env = {
-        **os.environ,
-        "RASA_PORT": str(rasa_port),
-        "ACTION_PORT": str(action_port),
-        "REDIS_PORT": str(redis_server.port),
-        "REDIS_URL": app_url,
-        "RASA_ENDPOINTS": str(endpoints),
-        "EMULATOR_PORT": str(emulator_port),
-    }
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_URL"):
-        env.pop(name, None)  # no Twilio account: the run script uses the emulator
-    log = (tmp_path_factory.mktemp("log") / "run.log").open("w")
-    process = subprocess.Popen(
-        [str(ROOT / "scripts" / "run.sh")],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+) -> Iterator[RunScript]:
+    stack = RunScript(
+        tmp_path_factory.mktemp("run"),
+        redis_port=redis_server.port,
+        app_db=APP_DB,
+        tracker_db=TRACKER_DB,
     )
     try:
-        wait_for(f"http://127.0.0.1:{action_port}/health", process)
-        wait_for(f"http://127.0.0.1:{rasa_port}/status", process)
-        wait_for(f"http://127.0.0.1:{emulator_port}/_emulator/health", process)
-        yield {
-            "rasa_port": rasa_port,
-            "action_port": action_port,
-            "emulator_port": emulator_port,
-            "process": process,
-            "log": log.name,
-            "redis_url": app_url,
-        }
+        yield stack.wait_up()
     finally:
-        kill_all(descendants(process.pid))
+        stack.kill()
 
 
 def test_rest_channel_books_an_appointment_in_a_few_turns(
-    assistant: dict, redis_server: RedisServer
+    assistant: RunScript, redis_server: RedisServer
 ) -> None:
     day = next_weekday(1)  # a Tuesday at least two days ahead
-    port, sender = assistant["rasa_port"], "+15555550123"
+    port, sender = assistant.rasa_port, "+15555550123"
 
     first = post(port, sender, f"hi can i book a cleaning {mdy(day)} at 10am")
     assert first[0] == "Hi, this is Bright Smile Dental's assistant."
@@ -135,7 +81,7 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
     third = post(port, sender, "y")
     assert third[-1].startswith("Booked: Tue") and "10:00am" in third[-1]
 
-    client = redis_sync.Redis.from_url(assistant["redis_url"])
+    client = redis_sync.Redis.from_url(assistant.redis_url)
     ids = client.zrange(f"{{appointments}}:customer:{sender}", 0, -1)
     stored = client.hgetall(f"{{appointments}}:appt:{ids[0].decode()}")
     assert stored[b"name"] == b"Sam Lee" and stored[b"service"] == b"cleaning"
@@ -158,12 +104,12 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
 
 
 def test_handoff_pauses_the_bot_until_staff_resume_it(
-    assistant: dict, redis_server: RedisServer
+    assistant: RunScript, redis_server: RedisServer
 ) -> None:
-    port, sender = assistant["rasa_port"], "+15555550124"
+    port, sender = assistant.rasa_port, "+15555550124"
     asked = post(port, sender, "i want to talk to a person")
     assert asked[-1].startswith("Sure. A team member will text you back here")
-    client = redis_sync.Redis.from_url(assistant["redis_url"])
+    client = redis_sync.Redis.from_url(assistant.redis_url)
     pending = json.loads(client.hget("{handoff}:pending", sender))
     assert pending["channel"] == "rest"
     assert pending["last_messages"][-1] == "customer: i want to talk to a person"
@@ -185,16 +131,18 @@ def test_handoff_pauses_the_bot_until_staff_resume_it(
     )
 
 
-def test_without_twilio_the_phone_texts_through_the_emulator(assistant: dict) -> None:
+def test_without_twilio_the_phone_texts_through_the_emulator(
+    assistant: RunScript,
+) -> None:
     """What `make phone` runs: a person types, the reply comes back by SMS."""
-    assert "make phone" in Path(assistant["log"]).read_text()
+    assert "make phone" in assistant.log.read_text()
     phone = subprocess.run(
         [
             str(ROOT / ".venv" / "bin" / "python"),
             "-m",
             "tools.phone",
             "--emulator",
-            f"http://127.0.0.1:{assistant['emulator_port']}",
+            assistant.emulator,
             "--from",
             "+14155550777",
             "--linger",
@@ -213,9 +161,9 @@ def test_without_twilio_the_phone_texts_through_the_emulator(assistant: dict) ->
 
 
 def test_ctrl_c_stops_everything_the_run_script_started(
-    assistant: dict, tmp_path: Path
+    assistant: RunScript, tmp_path: Path
 ) -> None:
-    process: subprocess.Popen = assistant["process"]
+    process = assistant.process
     children = descendants(process.pid)
     assert len(children) >= 4  # the script, emulator, action server, Rasa server
     process.send_signal(signal.SIGINT)
@@ -226,7 +174,7 @@ def test_ctrl_c_stops_everything_the_run_script_started(
         kill_all(alive)
         pytest.fail(
             f"still alive 10 s after SIGINT: {alive}; stacks ({report}):\n"
-            f"{report.read_text()}\nrun log:\n{Path(assistant['log']).read_text()[-3000:]}"
+            f"{report.read_text()}\nrun log:\n{assistant.log.read_text()[-3000:]}"
         )
     assert process.wait(timeout=5) is not None
     print(f"SIGINT: every process gone in {took:.2f} s")
