@@ -266,7 +266,12 @@ class SmsWorker:
             try:
                 entry = Entry.from_json(raw)
             except (ValueError, KeyError, TypeError):
-                logger.error("dropping unreadable inbox entry of %s: %r", customer, raw)
+                # Not the entry itself: it holds the customer's message text.
+                logger.error(
+                    "dropping unreadable inbox entry of %s (%d bytes)",
+                    customer,
+                    len(raw),
+                )
                 await self.inbox.drop_head(customer, raw)
                 continue
             await self.process(entry)
