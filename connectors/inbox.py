@@ -169,9 +169,13 @@ class Inbox:
         )
         outcome = Outcome(result.decode() if isinstance(result, bytes) else result)
         if outcome.wakes_worker:
-            await self.redis.xadd(
-                redis_keys.READY, {"customer": customer}, maxlen=100_000
-            )
+            # Indexed again after the Lua call: a worker's forget_if_idle that
+            # removed the conversation before this text was queued cannot leave it
+            # out of the index (see forget_if_idle).
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(redis_keys.WORK, {customer: now}, nx=True)
+                pipe.xadd(redis_keys.READY, {"customer": customer}, maxlen=100_000)
+                await pipe.execute()
         return outcome
 
     # --- draining one conversation -----------------------------------------
@@ -215,11 +219,20 @@ class Inbox:
         return [c.decode() if isinstance(c, bytes) else c for c in found]
 
     async def forget_if_idle(self, customer: str) -> None:
-        """Drop a conversation from the work index when its queue is empty."""
-        if not await self.redis.exists(
+        """Drop a conversation from the work index when its queue is empty.
+
+        Remove first, then look: the index is a global key, so it cannot share a
+        Lua call with the conversation's keys (one cluster slot per call), and the
+        order does the job instead. accept() queues the text (Lua) and only then
+        indexes it, so either its ZADD comes after this ZREM, or its text was
+        queued before the check below sees the queue and puts the index back.
+        Either way a queued text stays where the sweeper looks.
+        """
+        await self.redis.zrem(redis_keys.WORK, customer)
+        if await self.redis.exists(
             redis_keys.queue(customer), redis_keys.owner(customer)
         ):
-            await self.redis.zrem(redis_keys.WORK, customer)
+            await self.redis.zadd(redis_keys.WORK, {customer: time.time()}, nx=True)
 
     async def touch(self, customer: str) -> None:
         await self.redis.zadd(redis_keys.WORK, {customer: time.time()}, xx=True)

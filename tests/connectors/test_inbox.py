@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 
 from redis.asyncio import Redis
 
@@ -118,3 +119,28 @@ async def test_waiting_lists_conversations_with_old_work(redis: Redis) -> None:
     await inbox.drop_head(CUSTOMER, raw)
     await inbox.forget_if_idle(CUSTOMER)
     assert await inbox.waiting(older_than=1e12) == []
+
+
+async def test_a_text_accepted_while_the_worker_forgets_the_conversation_is_found(
+    redis: Redis,
+) -> None:
+    """forget_if_idle racing accept, at every interleaving the event loop offers: a
+    text that ends up queued is still in the work index, so the sweeper finds it
+    even when its wake-up is lost (read by a drain task that was just ending)."""
+    inbox = Inbox(redis, 3600)
+    stranded = []
+    for delay in range(8):
+        await redis.delete(redis_keys.queue(CUSTOMER), redis_keys.WORK)
+        # The worker just drained the queue; the conversation is still indexed.
+        await redis.zadd(redis_keys.WORK, {CUSTOMER: time.time()})
+
+        async def text_in(delay: int = delay) -> None:
+            for _ in range(delay):
+                await asyncio.sleep(0)
+            await accept(inbox, sms("one more thing"))
+
+        await asyncio.gather(inbox.forget_if_idle(CUSTOMER), text_in())
+        queued = await redis.llen(redis_keys.queue(CUSTOMER))
+        if queued and CUSTOMER not in await inbox.waiting(older_than=1e12):
+            stranded.append(delay)
+    assert stranded == []
