@@ -11,7 +11,6 @@ raises into the worker; it returns what happened.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -101,8 +100,6 @@ class TwilioSender:
         else:
             kwargs["from_"] = str(sender)
         result = await self._create(kwargs, part.segments)
-        if result.error_code == OPTED_OUT:
-            await suppression.suppress(self.redis, to, pair, "twilio 21610")
         return await self._record(to, pair, part, result)
 
     async def _create(self, kwargs: dict[str, str], segments: int) -> SendResult:
@@ -157,12 +154,18 @@ class TwilioSender:
             "error_message": result.error_message or "",
             "created_at": time.time(),
         }
+        # 21610: the status and the opt-out are one script, so neither is kept
+        # without the other.
+        opt_out = sender if result.error_code == OPTED_OUT else None
         try:
+            await record_status(
+                self.redis, to, sid, result.status, result.error_code, opt_out
+            )
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(redis_keys.message(to, sid), mapping=fields)
                 pipe.rpush(redis_keys.sent(to), sid)
                 await pipe.execute()
-            await record_status(self.redis, to, sid, result.status, result.error_code)
         except Exception:  # the text went out; losing its record must not stop replies
-            logger.exception("could not record message %s", json.dumps(fields))
+            # By SID only: the fields hold the customer's number and the text.
+            logger.exception("could not record message %s", sid)
         return result

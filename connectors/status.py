@@ -30,9 +30,18 @@ RANK = {
     "read": 7,
 }
 KEEP_SECONDS = 30 * 24 * 3600
+OPTED_OUT = "21610"  # Twilio: the customer replied STOP to this sender
 
+# Opt-out first, dedupe mark after: Redis does not undo a script's earlier writes
+# when a later one fails, so a failure leaves nothing that makes Twilio's retry of
+# the callback look like a duplicate.
 _UPDATE = """
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 'duplicate' end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 'duplicate' end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+  redis.call('RPUSH', KEYS[4], ARGV[6] .. ' ' .. ARGV[7])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('HSET', KEYS[1], 'at_' .. ARGV[1], ARGV[4])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error_code', ARGV[3]) end
@@ -56,13 +65,21 @@ async def record_status(
     sid: str,
     status: str,
     error_code: str | int | None = None,
+    opt_out: str | None = None,
+    reason: str = "twilio 21610",
 ) -> str:
-    """'updated', 'stale' (an earlier stage arrived late) or 'duplicate'."""
+    """'updated', 'stale' (an earlier stage arrived late) or 'duplicate'.
+
+    `opt_out`: the business number (or "*") the customer is opted out of, in the
+    same script, so a status is never filed without the opt-out it carries.
+    """
     script = redis.register_script(_UPDATE)
     result = await script(
         keys=[
             redis_keys.message(customer, sid),
             redis_keys.statuses_seen(customer, sid),
+            redis_keys.opt_out(customer),
+            redis_keys.opt_out_log(customer),
         ],
         args=[
             status,
@@ -70,13 +87,15 @@ async def record_status(
             "" if error_code in (None, "") else str(error_code),
             time.time(),
             KEEP_SECONDS,
+            opt_out or "",
+            suppression.opt_out_record(reason) if opt_out else "",
         ],
     )
     return result.decode() if isinstance(result, bytes) else str(result)
 
 
 async def handle_callback(redis: Redis, form: Mapping[str, str]) -> str:
-    """File one status callback; 21610 in it suppresses the pair."""
+    """File one status callback; 21610 in it suppresses the pair, atomically."""
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
     customer = (form.get("To") or "").strip()
@@ -85,8 +104,8 @@ async def handle_callback(redis: Redis, form: Mapping[str, str]) -> str:
     if len(sid) > 64 or len(status) > 32:
         raise InvalidStatus("MessageSid or MessageStatus is too long")
     error_code = (form.get("ErrorCode") or "").strip()
-    result = await record_status(redis, customer, sid, status, error_code)
-    if error_code == "21610" and result != "duplicate":
+    opt_out = None
+    if error_code == OPTED_OUT:
         business = (form.get("MessagingServiceSid") or form.get("From") or "").strip()
-        await suppression.suppress(redis, customer, business or "*", "twilio 21610")
-    return result
+        opt_out = business or "*"
+    return await record_status(redis, customer, sid, status, error_code, opt_out)

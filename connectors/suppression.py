@@ -22,9 +22,14 @@ async def is_suppressed(redis: Redis, customer: str, business: str | None) -> bo
     return any(v is not None for v in values)
 
 
+def opt_out_record(reason: str) -> str:
+    """The opt-out hash value and log line for an opt-out without a STOP text."""
+    return json.dumps({"at": time.time(), "change": "opt_out", "reason": reason})
+
+
 async def suppress(redis: Redis, customer: str, business: str, reason: str) -> None:
     """Opt out without a STOP text, e.g. after Twilio answered a send with 21610."""
-    record = json.dumps({"at": time.time(), "change": "opt_out", "reason": reason})
+    record = opt_out_record(reason)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(redis_keys.opt_out(customer), business, record)
         pipe.rpush(redis_keys.opt_out_log(customer), f"{business} {record}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from connectors import redis_keys, suppression
 from connectors.status import handle_callback, record_status
@@ -50,4 +52,29 @@ async def test_undelivered_keeps_its_error(redis: Redis) -> None:
     await handle_callback(redis, callback("delivered"))  # same rank: first final wins
     record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
     assert record[b"status"] == b"undelivered" and record[b"error_code"] == b"30003"
+    assert not await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
+
+
+async def test_a_21610_whose_opt_out_was_not_stored_opts_out_on_twilios_retry(
+    redis: Redis,
+) -> None:
+    """Filing the status and opting out are one step: when storing fails, Twilio's
+    retry of the callback is not a duplicate and the opt-out is not lost."""
+    # The opt-out write fails once: a key of the wrong type stands in for Redis
+    # failing between the two writes.
+    await redis.set(redis_keys.opt_out(CUSTOMER), "not a hash")
+    with pytest.raises(ResponseError):
+        await handle_callback(redis, callback("failed", ErrorCode="21610"))
+    await redis.delete(redis_keys.opt_out(CUSTOMER))
+    await handle_callback(redis, callback("failed", ErrorCode="21610"))  # the retry
+    assert await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
+    record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
+    assert record[b"status"] == b"failed" and record[b"error_code"] == b"21610"
+    assert len(await suppression.history(redis, CUSTOMER)) == 1
+
+
+async def test_a_repeated_21610_does_not_undo_a_later_opt_in(redis: Redis) -> None:
+    await handle_callback(redis, callback("failed", ErrorCode="21610"))
+    await redis.delete(redis_keys.opt_out(CUSTOMER))  # the customer texted START
+    await handle_callback(redis, callback("failed", ErrorCode="21610"))
     assert not await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
