@@ -24,9 +24,16 @@ def queue(customer: str) -> str:
     return _conv(customer, "queue")
 
 
-def turn_started(customer: str, message_sid: str) -> str:
-    """Set when a text's turn starts: a second start is a replay after a crash."""
-    return _conv(customer, f"turn:{message_sid}")
+def reply(customer: str, key: str) -> str:
+    """Hash: one text's turn (who started it, when) and, once it ended, the parts
+    to send and their retry state. Expires after 7 days (replies.py)."""
+    return _conv(customer, f"reply:{key}")
+
+
+def part_sent(customer: str, part_id: str) -> str:
+    """One outbound part's send record ("sending", "pending" or its result), so it
+    is sent at most once whoever retries it. Expires after 7 days (sender.py)."""
+    return _conv(customer, f"part:{part_id}")
 
 
 def owner(customer: str) -> str:

@@ -5,12 +5,20 @@ Retried: 20429 (Twilio says the request was not processed) and failures to conne
 (the request never left). Not retried: a timeout or 5xx after the request was sent,
 because a message POST is not idempotent and Twilio may have queued it. 21610 means
 the customer opted out through Twilio: the pair is suppressed here too. A send never
-raises into the worker; it returns what happened.
+raises into the worker; it returns what happened, and `retryable` says that Twilio
+certainly does not have the text, so a later try cannot make a double.
+
+A part sent with a `part_id` is sent at most once, whoever sends it and however
+often: a record per part is claimed before each request ("sending"), set back to
+"pending" when Twilio certainly did not take it, and holds the result afterwards.
+A claim found "sending" (a request that may have reached Twilio when its sender
+died or lost Redis) is never sent again: it is reported as `unknown`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -30,6 +38,28 @@ from connectors.status import record_status
 
 logger = logging.getLogger(__name__)
 
+#: How long a part's send record is kept: longer than any entry stays queued.
+PART_KEEP_SECONDS = 7 * 24 * 3600
+SENDING, PENDING = "sending", "pending"
+# Claim a part for one request: free (no record), "pending" (Twilio certainly did
+# not take it) or already ours. Anything else is returned: another sender's
+# "sending:<token>" or the stored result.
+_CLAIM = """
+local state = redis.call('GET', KEYS[1])
+if state == false or state == ARGV[2] or state == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+  return false
+end
+return state
+"""
+# Record how our request ended, only while the claim is still ours.
+_SETTLE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
 RETRYABLE_CODES = {20429}
 OPTED_OUT = 21610
 FAILED_CODES = {21211, 21408, 21614, 21612, 30034}
@@ -47,11 +77,45 @@ class SendResult:
     segments: int
     error_code: int | None = None
     error_message: str | None = None
+    #: Twilio certainly does not have it (20429s, no connection, Redis down before
+    #: the request): sending it later cannot make a double.
+    retryable: bool = False
+    #: Not sent now: the part's record says it was sent (or tried) before.
+    replayed: bool = False
 
     @property
     def handed_over(self) -> bool:
         """Twilio has it, or may have it: either way it must not be sent again."""
         return self.status not in ("failed", "suppressed")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "sid": self.sid,
+                "status": self.status,
+                "attempts": self.attempts,
+                "segments": self.segments,
+                "error_code": self.error_code,
+                "error_message": self.error_message,
+            }
+        )
+
+    @classmethod
+    def replay(cls, raw: str | bytes, segments: int) -> SendResult:
+        """The stored outcome of a part sent before; "sending" may have gone out."""
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        if text.startswith(SENDING):
+            return cls(
+                None,
+                "unknown",
+                0,
+                segments,
+                None,
+                "an earlier send of this part was interrupted; it may have arrived",
+                replayed=True,
+            )
+        data = json.loads(text)
+        return cls(**data, replayed=True)
 
 
 def backoff(
@@ -59,6 +123,38 @@ def backoff(
 ) -> float:
     """Full jitter: spreads retries of many workers hitting the same 20429."""
     return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def _taken_elsewhere(attempt: int, segments: int) -> SendResult:
+    """Another sender claimed the part while this one backed off: not ours."""
+    return SendResult(
+        None, "failed", attempt, segments, None, "claimed by another sender", True, True
+    )
+
+
+class _Claim:
+    """The right to send one part once: its record, held as "sending:<token>"."""
+
+    def __init__(self, redis: Redis, to: str, part_id: str) -> None:
+        self.redis = redis
+        self.key = redis_keys.part_sent(to, part_id)
+        self.token = f"{SENDING}:{uuid.uuid4().hex}"
+
+    async def take(self) -> bytes | str | None:
+        """None when this request may go; else the part's record."""
+        return await self.redis.register_script(_CLAIM)(
+            keys=[self.key], args=[self.token, PENDING, PART_KEEP_SECONDS]
+        )
+
+    async def settle(self, value: str) -> None:
+        """Record how our request ended. Failing to leaves "sending": never sent
+        again, at the price of an `unknown` later (at most once)."""
+        try:
+            await self.redis.register_script(_SETTLE)(
+                keys=[self.key], args=[self.token, value, PART_KEEP_SECONDS]
+            )
+        except Exception as err:
+            logger.warning("could not record the send of %s: %r", self.key, err)
 
 
 class TwilioSender:
@@ -80,15 +176,38 @@ class TwilioSender:
         await self.http.session.close()
 
     async def send(
-        self, to: str, business_number: str | None, part: SmsPart
+        self,
+        to: str,
+        business_number: str | None,
+        part: SmsPart,
+        part_id: str | None = None,
     ) -> SendResult:
-        """Send one part from the number the customer texted (or the service)."""
+        """Send one part from the number the customer texted (or the service).
+
+        Never raises: Redis unavailable before the request is a retryable result
+        (nothing was sent: an opted-out number must not get a text because the
+        opt-out list could not be read); anything unexpected after the request
+        may have reached Twilio and is `unknown`.
+        """
         sender = self.settings.sender_for(business_number)
         pair = self.settings.messaging_service_sid or sender or ""
-        if await suppression.is_suppressed(self.redis, to, pair):
-            logger.info("not sending to opted-out %s (from %s)", to, pair)
-            return await self._record(
-                to, pair, part, SendResult(None, "suppressed", 0, part.segments)
+        claim = _Claim(self.redis, to, part_id) if part_id else None
+        try:
+            if await suppression.is_suppressed(self.redis, to, pair):
+                logger.info("not sending %s: recipient opted out", part_id or "a text")
+                return await self._record(
+                    to, pair, part, SendResult(None, "suppressed", 0, part.segments)
+                )
+            if claim is not None:
+                earlier = await claim.take()
+                if earlier is not None:
+                    return SendResult.replay(earlier, part.segments)
+        except Exception as err:  # Redis, or a record that cannot be read
+            logger.warning(
+                "%s not sent, will be retried: redis: %r", part_id or "a text", err
+            )
+            return SendResult(
+                None, "failed", 0, part.segments, None, f"redis: {err!r}", True
             )
         kwargs: dict[str, str] = {
             "to": to,
@@ -99,35 +218,71 @@ class TwilioSender:
             kwargs["messaging_service_sid"] = self.settings.messaging_service_sid
         else:
             kwargs["from_"] = str(sender)
-        result = await self._create(kwargs, part.segments)
+        result = await self._create(kwargs, part.segments, claim)
+        if claim is not None and not result.replayed:
+            await claim.settle(PENDING if result.retryable else result.to_json())
+        if result.retryable:
+            return result  # not final: kept out of the message log until it is
         return await self._record(to, pair, part, result)
 
-    async def _create(self, kwargs: dict[str, str], segments: int) -> SendResult:
+    async def _create(
+        self, kwargs: dict[str, str], segments: int, claim: _Claim | None = None
+    ) -> SendResult:
+        try:
+            return await self._attempts(kwargs, segments, claim)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a bug or a library surprise: maybe sent
+            logger.exception("send failed unexpectedly, not re-sent")
+            return SendResult(None, "unknown", 0, segments, None, repr(err))
+
+    async def _between_attempts(self, claim: _Claim | None, attempt: int) -> bool:
+        """Back off, the part marked "pending" meanwhile; False if another sender
+        claimed it in between (it is theirs to send now)."""
+        if claim is not None:
+            await claim.settle(PENDING)
+        await asyncio.sleep(backoff(attempt))
+        if claim is None:
+            return True
+        try:
+            return await claim.take() is None
+        except Exception as err:  # still ours or pending: the caller settles it
+            logger.warning("could not claim %s again: %r", claim.key, err)
+            return True
+
+    async def _attempts(
+        self, kwargs: dict[str, str], segments: int, claim: _Claim | None
+    ) -> SendResult:
         attempts = self.settings.send_attempts
         for attempt in range(1, attempts + 1):
             try:
                 message = await self.client.messages.create_async(**kwargs)
             except TwilioRestException as err:
                 code = err.code or err.status
-                if (
-                    code in RETRYABLE_CODES or err.status == 429
-                ) and attempt < attempts:
-                    await asyncio.sleep(backoff(attempt))
-                    continue
+                if code in RETRYABLE_CODES or err.status == 429:
+                    if attempt < attempts:
+                        if await self._between_attempts(claim, attempt):
+                            continue
+                        return _taken_elsewhere(attempt, segments)
+                    logger.warning("send: %s after %d tries, not taken", code, attempt)
+                    return SendResult(
+                        None, "failed", attempt, segments, code, str(err.msg), True
+                    )
                 # 5xx: Twilio may have queued it; re-sending could send it twice.
                 status = "unknown" if err.status >= 500 else "failed"
-                logger.warning("send to %s: %s %s", kwargs["to"], code, err.msg)
+                logger.warning("send: %s %s", code, err.msg)
                 return SendResult(None, status, attempt, segments, code, str(err.msg))
             except aiohttp.ClientConnectorError as err:
                 if attempt < attempts:
-                    await asyncio.sleep(backoff(attempt))
-                    continue
-                logger.warning("send to %s: cannot connect: %s", kwargs["to"], err)
-                return SendResult(None, "failed", attempt, segments, None, str(err))
-            except (asyncio.TimeoutError, aiohttp.ClientError) as err:
-                logger.warning(
-                    "send to %s: no answer, not re-sent: %r", kwargs["to"], err
+                    if await self._between_attempts(claim, attempt):
+                        continue
+                    return _taken_elsewhere(attempt, segments)
+                logger.warning("send: cannot connect after %d tries: %s", attempt, err)
+                return SendResult(
+                    None, "failed", attempt, segments, None, str(err), True
                 )
+            except (asyncio.TimeoutError, aiohttp.ClientError) as err:
+                logger.warning("send: no answer, not re-sent: %r", err)
                 return SendResult(None, "unknown", attempt, segments, None, repr(err))
             return SendResult(
                 message.sid,

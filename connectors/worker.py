@@ -28,6 +28,7 @@ from connectors import redis_keys, suppression, turn_errors
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry, Inbox
 from connectors.output import SmsOutput
+from connectors.replies import Reply, ReplyStore
 from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
@@ -78,8 +79,10 @@ class SmsWorker:
         self.sender = sender
         self.on_new_message = on_new_message
         self.conversations = conversations
+        self.replies = ReplyStore(redis)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ms = int(settings.owner_lease_seconds * 1000)
+        self._read_block_ms = _read_block_ms(redis)
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._draining: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -156,7 +159,7 @@ class SmsWorker:
                 self.consumer,
                 {redis_keys.READY: ">"},
                 count=100,
-                block=2000,
+                block=self._read_block_ms,
             )
             for _stream, entries in found or ():
                 ids = [entry_id for entry_id, _ in entries]
@@ -242,10 +245,12 @@ class SmsWorker:
                     await self.inbox.touch(customer)
                     keeper = asyncio.create_task(self._keep_lease(customer, token))
                     try:
-                        await self._drain_owned(customer)
+                        emptied = await self._drain_owned(customer, token)
                     finally:
                         keeper.cancel()
                         remaining = await self.inbox.release(customer, token)
+                    if not emptied:
+                        return  # the head waits for a retry; the sweeper comes back
                     if remaining == 0:
                         await self.inbox.forget_if_idle(customer)
                         return
@@ -258,11 +263,12 @@ class SmsWorker:
         except Exception:
             logger.exception("serving %s failed; the entry stays queued", customer)
 
-    async def _drain_owned(self, customer: str) -> None:
+    async def _drain_owned(self, customer: str, token: str) -> bool:
+        """Serve the queue head first; False when the head must wait for a retry."""
         while True:
             raw = await self.redis.lindex(redis_keys.queue(customer), 0)
             if raw is None:
-                return
+                return True
             try:
                 entry = Entry.from_json(raw)
             except (ValueError, KeyError, TypeError):
@@ -274,7 +280,8 @@ class SmsWorker:
                 )
                 await self.inbox.drop_head(customer, raw)
                 continue
-            await self.process(entry)
+            if not await self.process(entry, token):
+                return False
             await self.inbox.drop_head(customer, raw)
 
     async def _keep_lease(self, customer: str, token: str) -> None:
@@ -287,46 +294,66 @@ class SmsWorker:
 
     # --- one entry -----------------------------------------------------------
 
-    async def process(self, entry: Entry) -> None:
+    async def process(self, entry: Entry, token: str = "") -> bool:
+        """Run the entry's turn once and send its replies.
+
+        False: a part was not taken by Twilio and nothing can be sent after it
+        (order), so the entry stays at the head for a retry. The turn itself is
+        never run again for that: its parts are in the reply record.
+        """
         sms = entry.sms
         pair = sms.messaging_service_sid or sms.to_number
         if await suppression.is_suppressed(self.redis, sms.from_number, pair):
-            logger.info(
-                "%s opted out after %s was queued", sms.from_number, sms.message_sid
-            )
-            return
+            logger.info("%s: sender opted out after it was queued", sms.message_sid)
+            return True
+        reply = await self.replies.get(sms.from_number, sms.message_sid)
+        if reply is None or reply.parts is None:
+            reply = await self._reply_for(entry, token or self.consumer)
+            if reply is None:
+                return True
+        return await self._deliver(reply)
+
+    async def _reply_for(self, entry: Entry, token: str) -> Reply | None:
+        """The entry's reply parts, stored before the first is sent; None: no turn."""
+        sms = entry.sms
         if entry.kind == "help":
-            await self._send(
-                sms.from_number,
-                sms.to_number,
-                [shape_message(self.settings.help_message)],
-            )
-            return
+            return await self._store(entry, [shape_message(self.settings.help_message)])
         if (
             not self.settings.initiate_from_inbound
             and not await self.conversations.has_active_session(sms.from_number)
         ):
             logger.info(
-                "no active session for %s: no turn (initiate_from_inbound off)",
-                sms.from_number,
+                "%s: no active session, no turn (initiate_from_inbound off)",
+                sms.message_sid,
             )
-            return
-        if not await self.redis.set(
-            redis_keys.turn_started(sms.from_number, sms.message_sid),
-            entry.id,
-            nx=True,
-            ex=self.settings.dedupe_hours * 3600,
-        ):
+            return None
+        if not await self.replies.begin(sms.from_number, sms.message_sid, token):
             # This entry's turn started before, on a worker that then died.
             done = await self.conversations.replies_to(sms.from_number, sms.message_sid)
             if done is not None:
                 logger.info(
-                    "%s: turn ran before the crash, resending its replies",
+                    "%s: turn ran before the crash, sending its replies",
                     sms.message_sid,
                 )
                 texts = [shape_message(text, buttons) for text, buttons in done]
-                await self._send(sms.from_number, sms.to_number, texts)
-                return
+                return await self._store(entry, texts, token)
+        return await self._store(entry, await self._run_turn(entry), token)
+
+    async def _store(self, entry: Entry, texts: list[str], token: str = "") -> Reply:
+        parts = shape_turn(
+            texts,
+            max_length=self.settings.max_message_length,
+            max_parts=self.settings.max_parts_per_turn,
+        )
+        sms = entry.sms
+        return await self.replies.finish(
+            sms.from_number, sms.message_sid, sms.to_number, parts, token
+        )
+
+    async def _run_turn(self, entry: Entry) -> list[str]:
+        """One Rasa turn; its texts, with the failure message if the turn failed."""
+        sms = entry.sms
+        pair = sms.messaging_service_sid or sms.to_number
         output = SmsOutput()
         if (
             self.inactivity is not None
@@ -354,17 +381,33 @@ class SmsWorker:
                 # entry queued; the sweeper retries once Redis answers again.
                 raise
             except Exception:
-                logger.exception(
-                    "turn for %s (%s) failed", sms.from_number, sms.message_sid
-                )
+                logger.exception("turn for %s failed", sms.message_sid)
                 failed = True
         texts = list(output.texts)
         if failed or errors:
             texts.append(shape_message(self.settings.failure_message))
         await self._remember_options(sms.from_number, output.buttons)
-        await self._send(sms.from_number, sms.to_number, texts)
         if self.inactivity is not None and self.inactivity.enabled:
             await self.inactivity.engaged(sms.from_number, sms.to_number, pair)
+        return texts
+
+    async def _deliver(self, reply: Reply) -> bool:
+        """Send the parts Twilio does not have yet, in order; False: retry later."""
+        parts = reply.parts or ()
+        for index, part in enumerate(parts):
+            result = await self.sender.send(
+                reply.customer, reply.business, part, reply.part_id(index)
+            )
+            if result.retryable:
+                logger.warning(
+                    "%s: part %d of %d not taken (%s), retrying later",
+                    reply.key,
+                    index + 1,
+                    len(parts),
+                    result.error_code or result.error_message,
+                )
+                return False
+        return True
 
     async def _contact(self, customer: str) -> dict[str, Any]:
         """The matched contact for the message metadata: action_session_start greets
@@ -427,3 +470,12 @@ class SmsWorker:
         )
         for part in parts:
             await self.sender.send(customer, business_number, part)
+
+
+def _read_block_ms(redis: Redis) -> int:
+    """XREADGROUP's BLOCK, kept under the client's socket timeout (else every
+    quiet read would end in a timeout error)."""
+    timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+    if not timeout:
+        return 2000
+    return max(50, min(2000, int(timeout * 500)))

@@ -145,3 +145,61 @@ async def test_a_messaging_service_sends_for_every_number(
     assert result.status == "accepted"
     [message] = await sent(emulator)
     assert message["messaging_service_sid"] == service
+
+
+async def test_redis_down_is_a_result_not_an_exception_and_nothing_is_sent(
+    emulator: str, redis_server: RedisServer
+) -> None:
+    """The opt-out list cannot be read: nothing goes out, and the worker is told
+    it may try again (Twilio has nothing)."""
+    down = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1)
+    sender = TwilioSender(settings(emulator, redis_server), down)
+    try:
+        result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    finally:
+        await sender.close()
+        await down.close()
+    assert (result.status, result.retryable, result.sid) == ("failed", True, None)
+    assert await sent(emulator) == []
+
+
+async def test_a_part_is_sent_at_most_once_whoever_sends_it_again(
+    sender: TwilioSender, emulator: str
+) -> None:
+    first = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    again = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    other = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:1")
+    assert again.replayed and again.sid == first.sid and again.status == "queued"
+    assert other.sid not in (None, first.sid)
+    assert len(await sent(emulator)) == 2
+
+
+async def test_a_part_whose_sender_died_mid_request_is_never_sent_again(
+    sender: TwilioSender, emulator: str, redis: Redis
+) -> None:
+    await redis.set(redis_keys.part_sent(CUSTOMER, "SMa:0"), "sending:dead-worker")
+    result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert (result.status, result.replayed) == ("unknown", True)
+    assert await sent(emulator) == []
+
+
+async def test_a_part_twilio_refused_goes_out_on_a_later_try(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    sender = TwilioSender(settings(emulator, redis_server, send_attempts="2"), redis)
+    try:
+        await control(emulator, force=["20429", "20429"])
+        refused = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+        assert (refused.status, refused.retryable, refused.attempts) == (
+            "failed",
+            True,
+            2,
+        )
+        assert await sent(emulator) == []
+        # Not final, so not in the message log yet.
+        assert await redis.llen(redis_keys.sent(CUSTOMER)) == 0
+        later = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    finally:
+        await sender.close()
+    assert later.status == "queued" and not later.replayed
+    assert len(await sent(emulator)) == 1

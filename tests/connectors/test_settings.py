@@ -104,6 +104,7 @@ def test_the_repo_credentials_load_through_rasa(
         "TWILIO_MESSAGING_SERVICE_SID": "",
         "TWILIO_API_BASE_URL": "http://127.0.0.1:8099",
         "REDIS_URL": "redis://127.0.0.1:6390/0",
+        "REST_CHANNEL_SECRET": "",  # the REST channel, off
     }.items():
         monkeypatch.setenv(name, value)
     channels = create_http_input_channels(None, str(ROOT / "credentials.yml"))

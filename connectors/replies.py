@@ -1,0 +1,131 @@
+"""A turn's replies, kept in Redis until Twilio has every part.
+
+Why: a reply goes out part by part, and anything can stop it in between: a Redis
+error, a crash, Twilio refusing sends for a while. So the record of a text's turn
+says who started it, and once it ended, the parts it produced. Whoever sends them
+later (this worker after a back-off, another replica after a takeover) sends from
+the record, and the sender's per-part records keep each part to one send: the turn
+never runs a second time to get its replies back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from connectors import redis_keys
+from connectors.sms_text import SmsPart
+
+#: How long a reply record is kept: longer than any entry stays queued.
+KEEP_SECONDS = 7 * 24 * 3600
+
+_BEGIN = """
+if redis.call('HSETNX', KEYS[1], 'token', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'started_at', ARGV[2], 'alive_at', ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# The first stored parts win: a takeover and a late original store the same turn.
+_FINISH = """
+redis.call('HSETNX', KEYS[1], 'parts', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'business', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'token', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What is known of one text's turn: who runs it, and its parts once done."""
+
+    customer: str
+    key: str  # the MessageSid answered, or "<sid>:dead" for a dead letter's notice
+    token: str
+    started_at: float
+    alive_at: float
+    business: str | None
+    parts: tuple[SmsPart, ...] | None  # None while the turn runs
+    tries: int = 0
+    first_failure_at: float | None = None
+    retry_at: float | None = None
+    last_error: str = ""
+
+    def part_id(self, index: int) -> str:
+        return f"{self.key}:{index}"
+
+    @classmethod
+    def from_hash(cls, customer: str, key: str, raw: dict[str, str]) -> Reply:
+        parts = raw.get("parts")
+        return cls(
+            customer=customer,
+            key=key,
+            token=raw.get("token", ""),
+            started_at=float(raw.get("started_at") or 0),
+            alive_at=float(raw.get("alive_at") or 0),
+            business=raw.get("business") or None,
+            parts=None
+            if parts is None
+            else tuple(SmsPart(*p) for p in json.loads(parts)),
+            tries=int(raw.get("tries") or 0),
+            first_failure_at=float(raw["first_failure_at"])
+            if raw.get("first_failure_at")
+            else None,
+            retry_at=float(raw["retry_at"]) if raw.get("retry_at") else None,
+            last_error=raw.get("last_error", ""),
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _pairs(flat: list[bytes | str]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
+
+
+class ReplyStore:
+    def __init__(self, redis: Redis, keep_seconds: int = KEEP_SECONDS) -> None:
+        self.redis = redis
+        self.keep_seconds = keep_seconds
+        self._begin = redis.register_script(_BEGIN)
+        self._finish = redis.register_script(_FINISH)
+
+    async def get(self, customer: str, key: str) -> Reply | None:
+        raw = await self.redis.hgetall(redis_keys.reply(customer, key))
+        if not raw:
+            return None
+        return Reply.from_hash(
+            customer, key, {_text(k): _text(v) for k, v in raw.items()}
+        )
+
+    async def begin(self, customer: str, key: str, token: str) -> bool:
+        """Claim the turn for `token`; False if someone started it before."""
+        return bool(
+            await self._begin(
+                keys=[redis_keys.reply(customer, key)],
+                args=[token, time.time(), self.keep_seconds],
+            )
+        )
+
+    async def finish(
+        self,
+        customer: str,
+        key: str,
+        business: str | None,
+        parts: list[SmsPart],
+        token: str = "",
+    ) -> Reply:
+        """Store the turn's parts, unless someone stored them first: theirs win."""
+        stored = json.dumps([[p.body, p.encoding, p.segments] for p in parts])
+        flat = await self._finish(
+            keys=[redis_keys.reply(customer, key)],
+            args=[stored, business or "", token, self.keep_seconds],
+        )
+        return Reply.from_hash(customer, key, _pairs(flat))
