@@ -71,7 +71,18 @@ def options(customer: str) -> str:
     return _conv(customer, "options")
 
 
+def failures(customer: str, entry_id: str) -> str:
+    """Hash: how often processing one inbox entry failed, and the last error.
+    Expires after 7 days; the entry is dead-lettered long before (worker.py)."""
+    return _conv(customer, f"failures:{entry_id}")
+
+
 # Global keys: single-key commands only.
+#: Lists of JSON records, newest first, for `make failed-sends`: replies not
+#: delivered, and inbox entries given up on. Capped, and expiring 30 days after
+#: the last record (connectors/failures.py).
+FAILED_SENDS = f"{PREFIX}:failed_sends"
+DEAD_LETTERS = f"{PREFIX}:dead_letters"
 READY = f"{PREFIX}:ready"  # stream: "conversation X has work", read by a group
 READY_GROUP = "workers"
 WORK = f"{PREFIX}:work"  # zset: conversations with a queue, by enqueue time

@@ -58,6 +58,9 @@ class SmsSettings:
     sweep_interval_seconds: float = 5.0
     worker_concurrency: int = 16
     send_attempts: int = 4
+    # An inbox entry whose processing raised this often is dead-lettered, the
+    # failure message sent, and the conversation moves on.
+    max_entry_attempts: int = 3
     send_timeout_seconds: float = 10.0
     # Inactivity (PolyAI-style): warn an engaged session idle this long (0 = off),
     # close it if the customer does not reply within the grace period.
@@ -128,6 +131,7 @@ class SmsSettings:
         values["dedupe_hours"] = _int(raw, "dedupe_hours", 48, 1, 24 * 30)
         values["worker_concurrency"] = _int(raw, "worker_concurrency", 16, 1, 1000)
         values["send_attempts"] = _int(raw, "send_attempts", 4, 1, 10)
+        values["max_entry_attempts"] = _int(raw, "max_entry_attempts", 3, 1, 20)
         for key, low, high in (
             ("owner_lease_seconds", 0.5, 3600),
             ("reclaim_after_seconds", 0.1, 86400),

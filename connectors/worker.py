@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from actions.formatting import Option, resolve_choice
-from connectors import redis_keys, suppression, turn_errors
+from connectors import failures, redis_keys, suppression, turn_errors
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry, Inbox
 from connectors.output import SmsOutput
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 MEDIA_ONLY_TEXT = "/send_media"
 OPTIONS_TTL = 24 * 3600
 STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
+FAILURES_KEEP_SECONDS = 7 * 24 * 3600  # an entry's failure count (redis_keys)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -280,9 +281,69 @@ class SmsWorker:
                 )
                 await self.inbox.drop_head(customer, raw)
                 continue
-            if not await self.process(entry, token):
+            if not await self._process_or_give_up(customer, raw, entry, token):
                 return False
             await self.inbox.drop_head(customer, raw)
+
+    async def _process_or_give_up(
+        self, customer: str, raw: bytes, entry: Entry, token: str
+    ) -> bool:
+        """process(), counting its failures: after the last allowed one the entry
+        is dead-lettered and the customer told once, so that one bad entry cannot
+        stop their conversation for good. A Redis error is not the entry's fault:
+        it propagates uncounted and the entry waits for Redis."""
+        key = redis_keys.failures(customer, entry.id)
+        limit = self.settings.max_entry_attempts
+        failed = int(await self.redis.hget(key, "count") or 0)
+        if failed < limit:
+            try:
+                return await self.process(entry, token)
+            except (RedisError, asyncio.CancelledError):
+                raise
+            except Exception as err:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hincrby(key, "count", 1)
+                    pipe.hset(key, "error", f"{type(err).__name__}: {err}"[:500])
+                    pipe.expire(key, FAILURES_KEEP_SECONDS)
+                    failed = int((await pipe.execute())[0])
+                if failed < limit:
+                    logger.exception(
+                        "%s: processing failed (attempt %d of %d), will retry",
+                        entry.sms.message_sid,
+                        failed,
+                        limit,
+                    )
+                    return False
+                logger.exception(
+                    "%s: processing failed %d times: dead letter, failure message",
+                    entry.sms.message_sid,
+                    failed,
+                )
+        return await self._give_up(customer, raw, entry, failed)
+
+    async def _give_up(
+        self, customer: str, raw: bytes, entry: Entry, attempts: int
+    ) -> bool:
+        """Record the dead letter, then send the failure message (at most once)."""
+        sms = entry.sms
+        key = f"{sms.message_sid}:dead"
+        notice = await self.replies.get(customer, key)
+        if notice is None or notice.parts is None:
+            error = await self.redis.hget(
+                redis_keys.failures(customer, entry.id), "error"
+            )
+            await failures.dead_letter(
+                self.redis,
+                customer=customer,
+                message_sid=sms.message_sid,
+                entry_id=entry.id,
+                attempts=attempts,
+                error=error.decode() if isinstance(error, bytes) else str(error),
+                entry=raw.decode() if isinstance(raw, bytes) else str(raw),
+            )
+            parts = shape_turn([shape_message(self.settings.failure_message)])
+            notice = await self.replies.finish(customer, key, sms.to_number, parts)
+        return await self._deliver(notice)
 
     async def _keep_lease(self, customer: str, token: str) -> None:
         """A 30 s turn must not lose its conversation to another worker."""

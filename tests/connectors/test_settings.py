@@ -47,6 +47,7 @@ def test_defaults_are_safe() -> None:
     )
     assert settings.contact_matching is True
     assert settings.auto_create_contacts is False
+    assert settings.max_entry_attempts == 3  # then dead letter, failure message
 
 
 def test_reply_comes_from_the_number_texted() -> None:
@@ -75,6 +76,7 @@ def test_reply_comes_from_the_number_texted() -> None:
         ({"inactivity_grace_seconds": "0"}, "inactivity_grace_seconds"),
         ({"inactivity_grace_seconds": "10 min"}, "inactivity_grace_seconds"),
         ({"contact_matching": "sometimes"}, "contact_matching"),
+        ({"max_entry_attempts": "0"}, "max_entry_attempts"),
     ],
 )
 def test_bad_values_name_the_key(change: dict[str, str], key: str) -> None:
