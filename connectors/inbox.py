@@ -4,7 +4,9 @@ Why this shape: the webhook must answer Twilio within 15 s whatever the bot does
 it only stores the text and returns. Storage is one Lua call per text that dedupes
 on MessageSid, applies STOP/START, and appends to the customer's own queue, so a
 retried or concurrent delivery can never make two turns, and a STOP can never be
-half-applied. A conversation's queue is drained by one worker at a time (an owner
+half-applied. A MessageSid is remembered for the dedupe window (30 days by
+default: a validly signed webhook can be captured and posted again), and the SIDs
+of STOP/START words beyond it, so that a replay never changes who is opted out. A conversation's queue is drained by one worker at a time (an owner
 key with a renewed lease) head first, and an entry leaves the queue only after its
 replies were handed to Twilio: a crash mid-turn leaves it at the head, and a sweep
 gives it to another worker once the lease ran out.
@@ -26,9 +28,17 @@ from connectors import redis_keys
 from connectors.inbound import InboundSms, Media
 from connectors.keywords import Keyword
 
+# KEYS[5]: MessageSids of opt-out and opt-in words, kept after the seen mark
+# expires: a captured STOP or START posted again later changes nothing.
 _ACCEPT = """
+local keyword = ARGV[2] == 'opt_out' or ARGV[2] == 'opt_in'
+if keyword and redis.call('ZSCORE', KEYS[5], ARGV[7]) then return 'duplicate' end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 'duplicate'
+end
+if keyword then
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[7])
+  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -1 - tonumber(ARGV[9]))
 end
 local opted_out = redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1
   or redis.call('HEXISTS', KEYS[3], '*') == 1
@@ -66,6 +76,10 @@ _ACK = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then return redis.call('LPOP', KEYS[1]) and 1 end
 return 0
 """
+
+
+#: Opt-out/opt-in MessageSids kept per customer (the newest), for replays.
+KEYWORD_SIDS_KEPT = 1000
 
 
 class Outcome(str, enum.Enum):
@@ -157,6 +171,7 @@ class Inbox:
                 redis_keys.queue(customer),
                 redis_keys.opt_out(customer),
                 redis_keys.opt_out_log(customer),
+                redis_keys.keyword_sids(customer),
             ],
             args=[
                 self.dedupe_seconds,
@@ -165,6 +180,9 @@ class Inbox:
                 entry,
                 _log_record("opt_out", bare),
                 _log_record("opt_in", bare),
+                sms.message_sid,
+                now,
+                KEYWORD_SIDS_KEPT,
             ],
         )
         outcome = Outcome(result.decode() if isinstance(result, bytes) else result)

@@ -15,8 +15,16 @@ def _conv(customer: str, name: str) -> str:
 
 
 def seen(customer: str, message_sid: str) -> str:
-    """Dedupe marker of one inbound MessageSid (SET NX with a TTL)."""
+    """Dedupe marker of one inbound MessageSid (SET NX), for `dedupe_hours`
+    (30 days by default): a replayed webhook within it is a duplicate."""
     return _conv(customer, f"seen:{message_sid}")
+
+
+def keyword_sids(customer: str) -> str:
+    """Zset: MessageSids of the customer's STOP/START words, by time, so that a
+    replay after the seen mark expired changes nothing. Capped at the newest
+    1,000 (inbox.KEYWORD_SIDS_KEPT); kept as long as the opt-out record."""
+    return _conv(customer, "keyword_sids")
 
 
 def queue(customer: str) -> str:

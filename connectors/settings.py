@@ -52,7 +52,9 @@ class SmsSettings:
     failure_message: str = DEFAULT_FAILURE
     help_message: str = DEFAULT_HELP
     redis_url: str = "redis://127.0.0.1:6390/0"
-    dedupe_hours: int = 48
+    # How long a MessageSid is remembered: a signed webhook posted again within it
+    # (Twilio's retry, or a captured request replayed) is a duplicate.
+    dedupe_hours: int = 30 * 24
     owner_lease_seconds: float = 30.0
     reclaim_after_seconds: float = 30.0
     sweep_interval_seconds: float = 5.0
@@ -128,7 +130,9 @@ class SmsSettings:
             values[key] = _bool(raw, key, getattr(cls, key))
         values["max_message_length"] = _int(raw, "max_message_length", 1600, 50, 1600)
         values["max_parts_per_turn"] = _int(raw, "max_parts_per_turn", 3, 1, 10)
-        values["dedupe_hours"] = _int(raw, "dedupe_hours", 48, 1, 24 * 30)
+        values["dedupe_hours"] = _int(
+            raw, "dedupe_hours", cls.dedupe_hours, 1, 24 * 366
+        )
         values["worker_concurrency"] = _int(raw, "worker_concurrency", 16, 1, 1000)
         values["send_attempts"] = _int(raw, "send_attempts", 4, 1, 10)
         values["max_entry_attempts"] = _int(raw, "max_entry_attempts", 3, 1, 20)

@@ -13,6 +13,7 @@ from connectors import redis_keys, suppression
 from connectors.inbound import InboundSms, Media
 from connectors.inbox import Entry, Inbox, Outcome
 from connectors.keywords import keyword
+from connectors.settings import SmsSettings
 
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"
 
@@ -144,3 +145,53 @@ async def test_a_text_accepted_while_the_worker_forgets_the_conversation_is_foun
         if queued and CUSTOMER not in await inbox.waiting(older_than=1e12):
             stranded.append(delay)
     assert stranded == []
+
+
+async def test_a_replayed_start_or_stop_never_changes_opt_out_after_the_window(
+    redis: Redis,
+) -> None:
+    """A validly signed webhook captured and posted again after the dedupe window
+    (here 1 s): its START must not re-subscribe an opted-out number, its STOP must
+    not silence one. New STOP and START texts still work."""
+    inbox = Inbox(redis, 1)
+    stop, start = sms("STOP"), sms("START")
+    assert await accept(inbox, stop) is Outcome.OPTED_OUT
+    assert await accept(inbox, start) is Outcome.OPTED_IN
+    assert await accept(inbox, sms("stop")) is Outcome.OPTED_OUT
+    await asyncio.sleep(1.2)  # the seen marks have expired
+    assert await accept(inbox, start) is Outcome.DUPLICATE
+    assert await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
+    assert await accept(inbox, sms("unstop")) is Outcome.OPTED_IN
+    assert await accept(inbox, stop) is Outcome.DUPLICATE
+    assert not await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
+    assert len(await suppression.history(redis, CUSTOMER)) == 4
+
+
+async def test_a_replayed_yes_that_was_an_answer_does_not_opt_in_later(
+    redis: Redis,
+) -> None:
+    inbox = Inbox(redis, 1)
+    yes = sms("yes")
+    assert await accept(inbox, yes) is Outcome.QUEUED  # an answer to the bot
+    assert await accept(inbox, sms("STOP")) is Outcome.OPTED_OUT
+    await asyncio.sleep(1.2)
+    assert await accept(inbox, yes) is Outcome.DUPLICATE
+    assert await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
+
+
+async def test_a_message_sid_is_remembered_for_30_days_by_default(
+    redis: Redis,
+) -> None:
+    settings = SmsSettings.from_credentials(
+        {
+            "account_sid": "AC" + "1" * 32,
+            "auth_token": "t",
+            "public_url": "https://bot.example.com",
+            "numbers": BUSINESS,
+        }
+    )
+    inbox = Inbox(redis, settings.dedupe_hours * 3600)
+    text = sms("hi")
+    await accept(inbox, text)
+    ttl = await redis.ttl(redis_keys.seen(CUSTOMER, text.message_sid))
+    assert 29 * 86400 < ttl <= 30 * 86400

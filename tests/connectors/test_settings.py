@@ -48,6 +48,7 @@ def test_defaults_are_safe() -> None:
     assert settings.contact_matching is True
     assert settings.auto_create_contacts is False
     assert settings.max_entry_attempts == 3  # then dead letter, failure message
+    assert settings.dedupe_hours == 30 * 24  # a replayed webhook is a duplicate
 
 
 def test_reply_comes_from_the_number_texted() -> None:
