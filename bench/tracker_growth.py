@@ -120,7 +120,7 @@ class Bench:
     def new_session(self, customer: str) -> None:
         status, body = http(
             "POST",
-            f"{self.stack.public_url}/conversations/{customer}/execute",
+            self.stack.api(f"/conversations/{customer}/execute"),
             {"name": "action_session_start"},
             timeout=600,
         )

@@ -4,6 +4,8 @@ Behind ngrok, nginx or a load balancer the server sees `http://10.0.0.5:5005`, w
 Twilio signed `https://bot.example.com`. The signed URL is therefore rebuilt from the
 configured public URL. X-Forwarded-* headers are used only when the operator says the
 proxy in front is trusted: from anyone else they would let a forger pick the URL.
+Even then only their last value counts: a proxy appends what it saw to whatever the
+client sent, so the first value is the client's own choice.
 """
 
 from __future__ import annotations
@@ -30,11 +32,19 @@ def signed_url(
     """The URL Twilio called: public base + path + query (the #fragment is unsigned)."""
     base = public_url.rstrip("/")
     if trust_forwarded and headers:
-        proto = (headers.get("x-forwarded-proto") or "").split(",")[0].strip()
-        host = (headers.get("x-forwarded-host") or "").split(",")[0].strip()
+        proto = _last(headers, "x-forwarded-proto")
+        host = _last(headers, "x-forwarded-host")
         if proto in ("http", "https") and host:
             base = f"{proto}://{host}"
     return base + path + (f"?{query_string}" if query_string else "")
+
+
+def _last(headers: Mapping[str, str], name: str) -> str:
+    """The value the nearest (trusted) proxy added, whether it appended to the
+    client's header (comma separated) or sent a header line of its own."""
+    getall = getattr(headers, "getall", None)
+    values = getall(name, []) if getall else [headers.get(name) or ""]
+    return ",".join(values).split(",")[-1].strip()
 
 
 def is_valid(

@@ -15,18 +15,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sanic import Blueprint, Sanic, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
-from connectors import keywords, process_exit, signature, status
+from connectors import access, keywords, log_privacy, process_exit, signature, status
 from connectors.conversations import RasaConversations
 from connectors.inactivity import Inactivity
 from connectors.inbound import InvalidInbound, parse_inbound
@@ -45,6 +46,11 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 #: never in a request, it stays queued in Redis.
 GRACEFUL_SHUTDOWN_SECONDS = 2.0
 CLOSE_TIMEOUT = 1.0  # seconds for all Redis and HTTP clients to close, together
+#: Largest body the SMS routes read. Twilio's biggest real form (a text with ten
+#: media URLs) is a few KB; anything larger is refused before it is buffered or its
+#: signature checked (Sanic's own limit is 100 MB).
+MAX_BODY_BYTES = 64 * 1024
+HEALTH_TIMEOUT = 1.0  # seconds the health route waits for Redis
 
 
 class BadForm(ValueError):
@@ -66,6 +72,28 @@ def read_form(request: Request) -> dict[str, list[str]]:
     for name, value in pairs:
         form.setdefault(name, []).append(value)
     return form
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
+    """Read a streamed body up to `limit` bytes; False if it is larger.
+
+    Content-Length is checked before a byte is read; a chunked body is cut off
+    at the limit. Sanic then drains no more than `limit` and closes the connection.
+    """
+    stream = request.stream
+    if stream is None:
+        return True
+    stream.request_max_size = limit
+    try:
+        if int(request.headers.get("content-length") or 0) > limit:
+            return False
+    except ValueError:
+        return False
+    try:
+        await request.receive_body()
+    except PayloadTooLarge:
+        return False
+    return True
 
 
 def _reraise(error: Exception) -> None:
@@ -90,6 +118,9 @@ class TwilioSmsInput(InputChannel):
         return cls(SmsSettings.from_credentials(credentials))
 
     def __init__(self, settings: SmsSettings) -> None:
+        log_privacy.install()
+        log_privacy.register_secret(settings.auth_token)
+        log_privacy.register_secret(urlsplit(settings.redis_url).password)
         self.settings = settings
         self.redis: Redis | None = None
         self.inbox: Inbox | None = None
@@ -226,6 +257,10 @@ class TwilioSmsInput(InputChannel):
     ) -> Blueprint:
         bp = Blueprint("twilio_sms_webhook", __name__)
 
+        @bp.listener("before_server_start")
+        async def guard(app: Sanic, _loop: Any) -> None:
+            access.protect(app, "/webhooks/twilio_sms/")
+
         @bp.listener("after_server_start")
         async def start(app: Sanic, _loop: Any) -> None:
             await self._start(app, on_new_message)
@@ -242,17 +277,36 @@ class TwilioSmsInput(InputChannel):
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "enabled": self.settings.enabled})
+            return await self.health()
 
-        @bp.route("/webhook", methods=["POST"])
+        # stream=True: the body is not read before the handler, which caps it.
+        @bp.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            if not await read_body(request):
+                return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
             return await self.receive(request)
 
-        @bp.route("/status", methods=["POST"])
+        @bp.route("/status", methods=["POST"], stream=True)
         async def delivery(request: Request) -> HTTPResponse:
+            if not await read_body(request):
+                return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
             return await self.delivery(request)
 
         return bp
+
+    async def health(self) -> HTTPResponse:
+        """503 naming what is down, so a load balancer takes this replica out."""
+        body: dict[str, Any] = {"enabled": self.settings.enabled}
+        if self.redis is None:
+            return response.json({**body, "status": "starting"}, status=503)
+        try:
+            await asyncio.wait_for(self.redis.ping(), HEALTH_TIMEOUT)
+        except (RedisError, OSError, asyncio.TimeoutError) as err:
+            logger.warning("health: redis unavailable: %s", type(err).__name__)
+            return response.json(
+                {**body, "status": "unavailable", "down": ["redis"]}, status=503
+            )
+        return response.json({**body, "status": "ok"})
 
     async def receive(self, request: Request) -> HTTPResponse:
         started = time.perf_counter()

@@ -31,6 +31,16 @@ export REDIS_PORT="${REDIS_PORT:-6390}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
 export RASA_TELEMETRY_ENABLED=false
 LOG_DIR="${LOG_DIR:-var/log}"
+# Credentials for everything on the Rasa port except Twilio's signed webhooks and
+# the health route (docs/twilio-setup.md, "What to expose"). Unset: both are off.
+export RASA_API_TOKEN="${RASA_API_TOKEN:-}" REST_CHANNEL_SECRET="${REST_CHANNEL_SECRET:-}"
+for secret in RASA_API_TOKEN REST_CHANNEL_SECRET; do
+  value="${!secret}"
+  if [ -n "$value" ] && [ ${#value} -lt 16 ]; then
+    echo "error: $secret is shorter than 16 characters (try: openssl rand -hex 24)" >&2
+    exit 2
+  fi
+done
 mkdir -p "$LOG_DIR"
 
 # Each server gets its own process group (job control), so a Ctrl-C reaches only
@@ -134,7 +144,11 @@ if [ "$MODE" = "shell" ]; then
   stop_all 0
 fi
 
-.venv/bin/rasa run --model models/assistant.tar.gz --enable-api \
+api_args=()
+if [ -n "$RASA_API_TOKEN" ]; then
+  api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
+fi
+.venv/bin/rasa run --model models/assistant.tar.gz "${api_args[@]}" \
   --interface 127.0.0.1 --port "$RASA_PORT" \
   --credentials "${RASA_CREDENTIALS:-credentials.yml}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" &
 rasa_pid=$!
@@ -148,11 +162,21 @@ if [ "$TWILIO_API_BASE_URL" = "http://127.0.0.1:$EMULATOR_PORT" ]; then
 else
   echo "Point your Twilio number's 'A message comes in' webhook at the URL above."
 fi
-cat <<MSG
-Or over REST:
-  curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"+14155552671","message":"book a cleaning"}'
-Ctrl-C stops everything.
+if [ -n "$RASA_API_TOKEN" ]; then
+  echo "Rasa HTTP API on: every request needs ?token=\$RASA_API_TOKEN."
+else
+  echo "Rasa HTTP API off (set RASA_API_TOKEN, 16+ characters, to turn it on)."
+fi
+if [ -n "$REST_CHANNEL_SECRET" ]; then
+  cat <<MSG
+REST channel on (local use). Talk to the assistant with:
+  curl -s localhost:$RASA_PORT/webhooks/rest/webhook -H "X-Rest-Secret: \$REST_CHANNEL_SECRET" \
+    -d '{"sender":"+14155552671","message":"book a cleaning"}'
 MSG
+else
+  echo "REST channel off (set REST_CHANNEL_SECRET, 16+ characters, to turn it on)."
+fi
+echo "Ctrl-C stops everything."
 # Until a signal (the trap stops everything) or a server dies on its own.
 set +e
 wait -n $rasa_pid $actions_pid $emulator_pid

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+
+from connectors import log_privacy
 
 DEFAULT_SOCKET_TIMEOUT = 5.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -64,7 +67,7 @@ class RedisSettings:
     port: int = 6379
     db: int = 0
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     use_ssl: bool = False
     ssl_keyfile: str | None = None
     ssl_certfile: str | None = None
@@ -90,6 +93,10 @@ class RedisSettings:
         `host` may also be a `redis://` or `rediss://` URL; then the URL's port, db and
         TLS win (`db` only fills in a URL without a path).
         """
+        log_privacy.install()
+        log_privacy.register_secret(password)
+        if host and "://" in str(host):
+            log_privacy.register_secret(urlsplit(str(host)).password)
         return cls(
             host=str(host or "localhost"),
             port=_to_int("port", port),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sanic.compat import Header
 from twilio.request_validator import RequestValidator
 
 from connectors.signature import is_valid, signed_url
@@ -77,6 +78,27 @@ def test_forwarded_headers_only_when_trusted() -> None:
         "http://127.0.0.1:5005", "/p", "a=1", headers, trust_forwarded=True
     )
     assert url == "https://edge.example.com/p?a=1"
+
+
+def test_forwarded_host_is_the_value_the_trusted_proxy_added() -> None:
+    """A client can send its own X-Forwarded-Host; the proxy appends the real one
+    (to the same line, or as a line of its own): the last value counts."""
+    appended = Header(
+        [
+            ("x-forwarded-proto", "http, https"),
+            ("x-forwarded-host", "evil.example, bot.example.com"),
+        ]
+    )
+    own_line = Header(
+        [
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-host", "bot.example.com"),
+        ]
+    )
+    for headers in (appended, own_line):
+        url = signed_url("http://10.0.0.5:5005", "/h", "", headers, True)
+        assert url == "https://bot.example.com/h"
 
 
 def test_port_443_is_accepted_either_way() -> None:

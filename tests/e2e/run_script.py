@@ -18,13 +18,14 @@ from typing import Any
 
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
-from tests.e2e.sms_stack import http
+from tests.e2e.sms_stack import API_TOKEN, http, with_token
 from tests.redis_server import free_port
 from tests.stopping import descendants, kill_all
 
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 BUSINESS = "+15017122661"
+REST_SECRET = "e2e-rest-secret-0123456789"  # noqa: S105 - tests only
 
 
 def wait_until(
@@ -63,6 +64,8 @@ class RunScript:
         app_db: int = 0,
         tracker_db: int = 1,
         channel: dict[str, Any] | None = None,
+        api_token: str | None = API_TOKEN,
+        rest_secret: str | None = REST_SECRET,
     ) -> None:
         assert MODEL.exists(), "no trained model: run `make train` first"
         self.workdir = workdir
@@ -73,6 +76,7 @@ class RunScript:
         self.redis_dir = workdir / "redis"
         self.app_db, self.tracker_db = app_db, tracker_db
         self.log = workdir / "run.log"
+        self.api_token, self.rest_secret = api_token, rest_secret
         if not self.own_redis:
             # Databases emptied first: no other test's leftovers (an earlier booking
             # of the same number, a due inactivity entry) change what a test sees.
@@ -106,6 +110,13 @@ class RunScript:
         }
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_URL"):
             env.pop(name, None)  # no Twilio account: the script starts the emulator
+        for name, value in (
+            ("RASA_API_TOKEN", api_token),
+            ("REST_CHANNEL_SECRET", rest_secret),
+        ):
+            env.pop(name, None)
+            if value is not None:
+                env[name] = value
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [str(ROOT / "scripts" / "run.sh")],
@@ -130,6 +141,23 @@ class RunScript:
 
     def redis(self) -> redis_sync.Redis:
         return redis_sync.Redis.from_url(self.redis_url, decode_responses=True)
+
+    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Rasa's HTTP API, with the token the script was given."""
+        assert self.api_token is not None, "started without RASA_API_TOKEN"
+        return http(method, with_token(self.rasa + path, self.api_token), body)
+
+    def rest(self, sender: str, text: str) -> list[str]:
+        """One turn over the REST channel, with its secret header: the replies."""
+        assert self.rest_secret is not None, "started without REST_CHANNEL_SECRET"
+        status, body = http(
+            "POST",
+            f"{self.rasa}/webhooks/rest/webhook",
+            {"sender": sender, "message": text},
+            headers={"X-Rest-Secret": self.rest_secret},
+        )
+        assert status == 200, body
+        return [m.get("text", "") for m in body]
 
     def redis_pid(self) -> int | None:
         """The Redis the script started, if it started one."""

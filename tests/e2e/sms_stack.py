@@ -28,17 +28,25 @@ ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "e2e-auth-token"  # noqa: S105 - the emulator's test token
+API_TOKEN = "e2e-rasa-api-token-0123456789"  # noqa: S105 - Rasa's HTTP API, tests only
 BUSINESS = "+15017122661"
 BIN = ROOT / ".venv" / "bin"
 STOP_WITHIN = 10.0  # seconds a server may take to exit after SIGTERM
 
 
 def http(
-    method: str, url: str, body: Any = None, timeout: float = 60
+    method: str,
+    url: str,
+    body: Any = None,
+    timeout: float = 60,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        url, data, {"Content-Type": "application/json"}, method=method
+        url,
+        data,
+        {"Content-Type": "application/json", **(headers or {})},
+        method=method,
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -50,6 +58,11 @@ def http(
         return status, json.loads(raw) if raw else None
     except ValueError:
         return status, raw.decode(errors="replace")
+
+
+def with_token(url: str, token: str = API_TOKEN) -> str:
+    """A Rasa HTTP API URL with the credential Rasa checks (`?token=`)."""
+    return url + ("&" if "?" in url else "?") + f"token={token}"
 
 
 def wait_for(url: str, processes: list[subprocess.Popen], timeout: float = 240) -> None:
@@ -96,6 +109,10 @@ class SmsStack:
 
     def redis(self) -> redis_sync.Redis:
         return redis_sync.Redis.from_url(self.redis_url, decode_responses=True)
+
+    def api(self, path: str) -> str:
+        """A Rasa HTTP API URL of this stack, with its token."""
+        return with_token(self.public_url + path)
 
     # --- processes ---------------------------------------------------------------
 
@@ -181,6 +198,8 @@ class SmsStack:
                 "--model",
                 str(MODEL),
                 "--enable-api",
+                "--auth-token",
+                API_TOKEN,
                 "--interface",
                 "127.0.0.1",
                 "--port",
@@ -280,10 +299,7 @@ class SmsStack:
         assert status == 200, result
 
     def tracker(self, customer: str) -> dict[str, Any]:
-        status, result = http(
-            "GET",
-            f"{self.public_url}/conversations/{customer}/tracker",
-        )
+        status, result = http("GET", self.api(f"/conversations/{customer}/tracker"))
         assert status == 200, result
         return result
 

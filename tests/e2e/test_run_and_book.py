@@ -7,45 +7,38 @@ trained model, and a real Redis. Needs models/assistant.tar.gz (`make train`).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import select
 import signal
+import socket
 import subprocess
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
 from tests.actions.trackers import local, mdy, next_weekday
-from tests.e2e.run_script import ROOT, RunScript
+from tests.e2e.run_script import REST_SECRET, ROOT, RunScript
+from tests.e2e.sms_stack import http
 from tests.redis_server import RedisServer
-from tests.stopping import descendants, dump_stacks, kill_all, wait_gone
+from tests.stopping import command_line, descendants, dump_stacks, kill_all, wait_gone
 
 APP_DB, TRACKER_DB = 10, 11  # databases of its own on the suite's Redis
 
 
-def post(port: int, sender: str, text: str) -> list[str]:
-    body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-        body,
-        {"Content-Type": "application/json"},
+def execute(stack: RunScript, sender: str, action: str) -> list[str]:
+    status, body = stack.api(
+        "POST", f"/conversations/{sender}/execute", {"name": action}
     )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-        return [m.get("text", "") for m in json.load(response)]
-
-
-def execute(port: int, sender: str, action: str) -> list[str]:
-    body = json.dumps({"name": action}).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/conversations/{sender}/execute",
-        body,
-        {"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-        return [m.get("text", "") for m in json.load(response)["messages"]]
+    assert status == 200, body
+    return [m.get("text", "") for m in body["messages"]]
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +61,18 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
     assistant: RunScript, redis_server: RedisServer
 ) -> None:
     day = next_weekday(1)  # a Tuesday at least two days ahead
-    port, sender = assistant.rasa_port, "+15555550123"
+    sender = "+15555550123"
+    post = assistant.rest
 
-    first = post(port, sender, f"hi can i book a cleaning {mdy(day)} at 10am")
+    first = post(sender, f"hi can i book a cleaning {mdy(day)} at 10am")
     assert first[0] == "Hi, this is Bright Smile Dental's assistant."
     assert first[-1] == "What name should I put the appointment under?"
 
-    second = post(port, sender, "sam lee")
+    second = post(sender, "sam lee")
     assert second[-1].startswith("Cleaning for Sam Lee, Tue")
     assert "10:00am. Reply Y to book or N to change it." in second[-1]
 
-    third = post(port, sender, "y")
+    third = post(sender, "y")
     assert third[-1].startswith("Booked: Tue") and "10:00am" in third[-1]
 
     client = redis_sync.Redis.from_url(assistant.redis_url)
@@ -87,15 +81,15 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
     assert stored[b"name"] == b"Sam Lee" and stored[b"service"] == b"cleaning"
     assert stored[b"start"].decode() == local(day, 10).isoformat()
 
-    checked = post(port, sender, "when is my appt")
+    checked = post(sender, "when is my appt")
     assert checked[-1].startswith("You have a cleaning on Tue")
 
     # The business's systems send a reminder; the customer's "yes" confirms it.
-    reminder = execute(port, sender, "action_remind_appointment")
+    reminder = execute(assistant, sender, "action_remind_appointment")
     assert reminder[-1].startswith(
         "Bright Smile Dental: reminder of your cleaning on Tue"
     )
-    confirmed = post(port, sender, "yes")
+    confirmed = post(sender, "yes")
     assert confirmed[-1].startswith("Thanks, you're confirmed for Tue")
     assert (
         client.hget(f"{{appointments}}:appt:{ids[0].decode()}", "status")
@@ -106,29 +100,25 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
 def test_handoff_pauses_the_bot_until_staff_resume_it(
     assistant: RunScript, redis_server: RedisServer
 ) -> None:
-    port, sender = assistant.rasa_port, "+15555550124"
-    asked = post(port, sender, "i want to talk to a person")
+    sender = "+15555550124"
+    post = assistant.rest
+    asked = post(sender, "i want to talk to a person")
     assert asked[-1].startswith("Sure. A team member will text you back here")
     client = redis_sync.Redis.from_url(assistant.redis_url)
     pending = json.loads(client.hget("{handoff}:pending", sender))
     assert pending["channel"] == "rest"
     assert pending["last_messages"][-1] == "customer: i want to talk to a person"
 
-    assert post(port, sender, "hello?") == []  # paused: staff have it
+    assert post(sender, "hello?") == []  # paused: staff have it
 
     # Resume, then listen: the next text is read as a fresh turn.
-    body = json.dumps(
-        [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-    ).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/conversations/{sender}/tracker/events",
-        body,
-        {"Content-Type": "application/json"},
+    status, body = assistant.api(
+        "POST",
+        f"/conversations/{sender}/tracker/events",
+        [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
     )
-    urllib.request.urlopen(request, timeout=30).close()  # noqa: S310
-    assert post(port, sender, "what are your hours")[-1].startswith(
-        "We're open Mon-Thu"
-    )
+    assert status == 200, body
+    assert post(sender, "what are your hours")[-1].startswith("We're open Mon-Thu")
 
 
 def test_without_twilio_the_phone_texts_through_the_emulator(
@@ -158,6 +148,158 @@ def test_without_twilio_the_phone_texts_through_the_emulator(
     out = phone.stdout
     assert "< Hi, this is Bright Smile Dental." in out, out + phone.stderr
     assert "We're open" in out and re.search(r"\[\d segments?\]", out), out
+
+
+def rasa_api_routes() -> list[tuple[str, str]]:
+    """(method, path) of every route the installed Rasa's HTTP server defines,
+    read from its source: importing rasa.server here would cost 20 s."""
+    spec = importlib.util.find_spec("rasa")
+    assert spec is not None and spec.submodule_search_locations
+    source = (Path(spec.submodule_search_locations[0]) / "server.py").read_text()
+    found = re.findall(r'@app\.(get|post|put|delete)\(\s*"([^"]+)"', source)
+    assert len(found) >= 19, found  # Rasa 3.6 has 19
+    return [
+        (method.upper(), path.replace("<conversation_id:path>", "%2B15555550199"))
+        for method, path in found
+    ]
+
+
+def status_of(url: str, method: str = "GET", **kwargs: Any) -> int:
+    status, _ = http(method, url, kwargs.pop("body", None), timeout=30, **kwargs)
+    return status
+
+
+def test_only_the_signed_sms_routes_and_health_answer_without_a_credential(
+    assistant: RunScript,
+) -> None:
+    base = assistant.rasa
+    routes = rasa_api_routes() + [
+        ("GET", "/webhooks/rest/"),
+        ("POST", "/webhooks/rest/webhook"),
+        ("GET", "/no/such/route"),
+        ("POST", "/webhooks/twilio_sms_other/webhook"),
+    ]
+    body = {"sender": "+15555550199", "message": "cancel my appointment"}
+    answered = {
+        f"{method} {path}": status_of(base + path, method, body=body)
+        for method, path in routes
+    }
+    assert {route: code for route, code in answered.items() if code != 401} == {}
+
+    # A wrong credential is no credential.
+    assert status_of(base + "/version?token=wrong-token-0123456789") == 401
+    assert status_of(base + "/status", headers={"X-Rest-Secret": REST_SECRET}) == 401
+    wrong = {"X-Rest-Secret": "not-the-secret-0123456789"}
+    rest = base + "/webhooks/rest/webhook"
+    assert status_of(rest, "POST", body=body, headers=wrong) == 401
+    assert status_of(rest, "POST", body=body, headers={"X-Rest-Secret": ""}) == 401
+
+    # Open: the health route, and the SMS routes, which check Twilio's signature.
+    assert status_of(base + "/webhooks/twilio_sms/") == 200
+    form = "From=%2B15555550199&To=%2B15017122661&Body=STOP&MessageSid=SM1"
+    for path in ("/webhooks/twilio_sms/webhook", "/webhooks/twilio_sms/status"):
+        assert post_form(base + path, form.encode(), "forged") == 403
+
+    # With the credential each one is let through.
+    assert assistant.api("GET", "/version")[0] == 200
+    assert assistant.api("GET", "/conversations/%2B15555550199/tracker")[0] == 200
+    assert assistant.rest("+15555550199", "what are your hours")
+    assert "Rasa HTTP API on" in assistant.log.read_text()
+
+
+def post_form(url: str, body: bytes, signature: str) -> int:
+    request = urllib.request.Request(
+        url,
+        body,
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def rasa_server_pid(stack: RunScript) -> int:
+    found = [
+        pid
+        for pid in descendants(stack.process.pid)
+        if " run --model" in command_line(pid)
+    ]
+    assert len(found) == 1, [
+        command_line(pid) for pid in descendants(stack.process.pid)
+    ]
+    return found[0]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def raw_post(port: int, head: str, body: Iterator[bytes]) -> tuple[str, float]:
+    """Send headers, then the body until the server answers: the status line and
+    how long it took to come. Sending stops at the answer, so that the server's
+    close cannot reset the connection before the answer is read."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(head.encode())
+        for chunk in body:
+            if select.select([conn], [], [], 0.01)[0]:
+                break
+            try:
+                conn.sendall(chunk)
+            except OSError:  # closed after answering
+                break
+        reply = conn.makefile("rb").readline().decode()
+    return reply.strip(), time.monotonic() - started
+
+
+def test_a_huge_body_is_refused_before_it_is_read(assistant: RunScript) -> None:
+    """Twilio's forms are a few KB; 10 MB with a dummy signature gets 413 at once,
+    whether it announces its size or comes chunked, and is never buffered."""
+    pid = rasa_server_pid(assistant)
+    before = rss_kib(pid)
+    size = 10 * 1024 * 1024
+    block = b"Body=" + b"x" * (64 * 1024 - 5)
+    common = (
+        "POST /webhooks/twilio_sms/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "X-Twilio-Signature: forged\r\n"
+    )
+    # Announced: the answer comes before a byte of the body is sent.
+    status, took = raw_post(
+        assistant.rasa_port, common + f"Content-Length: {size}\r\n\r\n", iter(())
+    )
+    assert status.startswith("HTTP/1.1 413"), status
+    assert took < 2, took
+    for _ in range(3):
+        status, took = raw_post(
+            assistant.rasa_port,
+            common + f"Content-Length: {size}\r\n\r\n",
+            (block for _ in range(size // len(block))),
+        )
+        assert status.startswith("HTTP/1.1 413"), status
+        chunked = (
+            b"%x\r\n%s\r\n" % (len(block), block) for _ in range(size // len(block))
+        )
+        status, took = raw_post(
+            assistant.rasa_port,
+            common + "Transfer-Encoding: chunked\r\n\r\n",
+            chunked,
+        )
+        assert status.startswith("HTTP/1.1 413"), status
+        assert took < 5, took
+    grew_mib = (rss_kib(pid) - before) / 1024
+    print(f"Rasa server RSS after 6 bodies of 10 MB: {grew_mib:+.1f} MiB")
+    assert grew_mib < 10
+    # A real text still goes through.
+    assert status_of(assistant.rasa + "/webhooks/twilio_sms/") == 200
 
 
 def test_ctrl_c_stops_everything_the_run_script_started(

@@ -32,28 +32,17 @@ WARNING = "Are you still there?"
 SIGNALS = [s.strip() for s in os.environ.get("SHUTDOWN_SIGNALS", "term").split(",")]
 
 
-def post_rest(port: int, sender: str, text: str) -> list[str]:
-    status, body = http(
-        "POST",
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-        {"sender": sender, "message": text},
-    )
-    assert status == 200, body
-    return [m.get("text", "") for m in body]
-
-
 def busy_stack(stack: RunScript) -> list[str]:
     """The turns that ran before the CI hang, then a send in retry and a turn in
     flight. Returns the customers whose texts must still be queued afterwards."""
     stack.wait_up()
-    port = stack.rasa_port
     booker = "+15555550191"
-    assert post_rest(port, booker, "book a cleaning next tuesday at 10am")
-    assert post_rest(port, booker, "sam lee")[-1].startswith("Cleaning for Sam Lee")
-    assert post_rest(port, booker, "y")[-1].startswith("Booked:")
-    status, reminder = http(
+    assert stack.rest(booker, "book a cleaning next tuesday at 10am")
+    assert stack.rest(booker, "sam lee")[-1].startswith("Cleaning for Sam Lee")
+    assert stack.rest(booker, "y")[-1].startswith("Booked:")
+    status, reminder = stack.api(
         "POST",
-        f"{stack.rasa}/conversations/{booker}/execute",
+        f"/conversations/{booker}/execute",
         {"name": "action_remind_appointment"},
     )
     assert status == 200, reminder

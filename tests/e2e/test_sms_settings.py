@@ -41,7 +41,7 @@ def test_no_turn_for_a_number_without_a_session(stack: SmsStack) -> None:
     # API); that customer's reply gets its turn.
     status, _ = http(
         "POST",
-        f"{stack.public_url}/conversations/{known}/tracker/events",
+        stack.api(f"/conversations/{known}/tracker/events"),
         [
             {"event": "action", "name": "action_session_start"},
             {"event": "session_started"},
