@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts test test-shutdown validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-shutdown validate pytest test-stories crossval lock lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS
 	@scripts/redis.sh start >/dev/null
 	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6390}/0}" \
 	  $(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
+
+failed-sends: install  ## replies not delivered and texts given up on [ARGS=--json|--show-text]
+	@REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6390}/0}" \
+	  $(BIN)/python -m tools.failed_sends $(ARGS)
 
 shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install

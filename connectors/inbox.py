@@ -254,3 +254,8 @@ class Inbox:
 
     async def touch(self, customer: str) -> None:
         await self.redis.zadd(redis_keys.WORK, {customer: time.time()}, xx=True)
+
+    async def defer(self, customer: str, score: float) -> None:
+        """Have the sweeper come back to a conversation later: its work index
+        score is when it last got attention, and the sweep looks at old ones."""
+        await self.redis.zadd(redis_keys.WORK, {customer: score})

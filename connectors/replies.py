@@ -56,6 +56,7 @@ class Reply:
     first_failure_at: float | None = None
     retry_at: float | None = None
     last_error: str = ""
+    gave_up: bool = False
 
     def part_id(self, index: int) -> str:
         return f"{self.key}:{index}"
@@ -79,6 +80,7 @@ class Reply:
             else None,
             retry_at=float(raw["retry_at"]) if raw.get("retry_at") else None,
             last_error=raw.get("last_error", ""),
+            gave_up=bool(raw.get("gave_up")),
         )
 
 
@@ -129,3 +131,34 @@ class ReplyStore:
             args=[stored, business or "", token, self.keep_seconds],
         )
         return Reply.from_hash(customer, key, _pairs(flat))
+
+    async def not_taken(
+        self, reply: Reply, now: float, retry_at: float, error: str
+    ) -> None:
+        """A part was not taken: the next try is due at `retry_at`. The first
+        failure's time is kept: the retry window counts from it."""
+        key = redis_keys.reply(reply.customer, reply.key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "first_failure_at", now)
+            pipe.hset(
+                key,
+                mapping={
+                    "retry_at": retry_at,
+                    "tries": reply.tries + 1,
+                    "last_error": error[:300],
+                },
+            )
+            pipe.expire(key, self.keep_seconds)
+            await pipe.execute()
+
+    async def give_up(self, reply: Reply) -> None:
+        """Nothing more is sent for this reply, even if its entry is seen again."""
+        await self.redis.hset(redis_keys.reply(reply.customer, reply.key), "gave_up", 1)
+
+    async def first_report(self, reply: Reply, index: int) -> bool:
+        """True once per part: a failed part is reported to the operator once."""
+        return bool(
+            await self.redis.hsetnx(
+                redis_keys.reply(reply.customer, reply.key), f"reported:{index}", 1
+            )
+        )

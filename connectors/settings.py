@@ -60,6 +60,11 @@ class SmsSettings:
     sweep_interval_seconds: float = 5.0
     worker_concurrency: int = 16
     send_attempts: int = 4
+    # A reply Twilio did not take (20429s, no connection) is retried with backoff
+    # (at most this far apart) for this long, then recorded as undeliverable;
+    # the conversation's later texts wait behind it, in order.
+    reply_retry_seconds: float = 600.0
+    reply_retry_max_interval_seconds: float = 60.0
     # An inbox entry whose processing raised this often is dead-lettered, the
     # failure message sent, and the conversation moves on.
     max_entry_attempts: int = 3
@@ -144,6 +149,8 @@ class SmsSettings:
             ("inactivity_warning_after_seconds", 0, 30 * 86400),
             ("inactivity_grace_seconds", 0.1, 7 * 86400),
             ("inactivity_poll_seconds", 0.05, 60),
+            ("reply_retry_seconds", 0, 86400),
+            ("reply_retry_max_interval_seconds", 0.1, 3600),
         ):
             values[key] = _float(raw, key, getattr(cls, key), low, high)
         values["failure_message"] = _text(raw, "failure_message") or DEFAULT_FAILURE

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -29,7 +30,7 @@ from connectors.inactivity import Inactivity
 from connectors.inbox import Entry, Inbox
 from connectors.output import SmsOutput
 from connectors.replies import Reply, ReplyStore
-from connectors.sender import TwilioSender
+from connectors.sender import SendResult, TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
 from stores.contacts import ContactStore
@@ -246,12 +247,16 @@ class SmsWorker:
                     await self.inbox.touch(customer)
                     keeper = asyncio.create_task(self._keep_lease(customer, token))
                     try:
-                        emptied = await self._drain_owned(customer, token)
+                        wait_until = await self._drain_owned(customer, token)
                     finally:
                         keeper.cancel()
                         remaining = await self.inbox.release(customer, token)
-                    if not emptied:
-                        return  # the head waits for a retry; the sweeper comes back
+                    if wait_until is not None:
+                        # The head waits for a retry: the sweeper comes back then.
+                        await self.inbox.defer(
+                            customer, wait_until - self.settings.reclaim_after_seconds
+                        )
+                        return
                     if remaining == 0:
                         await self.inbox.forget_if_idle(customer)
                         return
@@ -264,12 +269,13 @@ class SmsWorker:
         except Exception:
             logger.exception("serving %s failed; the entry stays queued", customer)
 
-    async def _drain_owned(self, customer: str, token: str) -> bool:
-        """Serve the queue head first; False when the head must wait for a retry."""
+    async def _drain_owned(self, customer: str, token: str) -> float | None:
+        """Serve the queue head first; None once it is empty, else the time the
+        head is to be tried again (the texts behind it wait: replies in order)."""
         while True:
             raw = await self.redis.lindex(redis_keys.queue(customer), 0)
             if raw is None:
-                return True
+                return None
             try:
                 entry = Entry.from_json(raw)
             except (ValueError, KeyError, TypeError):
@@ -281,13 +287,14 @@ class SmsWorker:
                 )
                 await self.inbox.drop_head(customer, raw)
                 continue
-            if not await self._process_or_give_up(customer, raw, entry, token):
-                return False
+            wait_until = await self._process_or_give_up(customer, raw, entry, token)
+            if wait_until is not None:
+                return wait_until
             await self.inbox.drop_head(customer, raw)
 
     async def _process_or_give_up(
         self, customer: str, raw: bytes, entry: Entry, token: str
-    ) -> bool:
+    ) -> float | None:
         """process(), counting its failures: after the last allowed one the entry
         is dead-lettered and the customer told once, so that one bad entry cannot
         stop their conversation for good. A Redis error is not the entry's fault:
@@ -313,7 +320,7 @@ class SmsWorker:
                         failed,
                         limit,
                     )
-                    return False
+                    return time.time() + self.settings.reclaim_after_seconds
                 logger.exception(
                     "%s: processing failed %d times: dead letter, failure message",
                     entry.sms.message_sid,
@@ -323,7 +330,7 @@ class SmsWorker:
 
     async def _give_up(
         self, customer: str, raw: bytes, entry: Entry, attempts: int
-    ) -> bool:
+    ) -> float | None:
         """Record the dead letter, then send the failure message (at most once)."""
         sms = entry.sms
         key = f"{sms.message_sid}:dead"
@@ -355,23 +362,24 @@ class SmsWorker:
 
     # --- one entry -----------------------------------------------------------
 
-    async def process(self, entry: Entry, token: str = "") -> bool:
+    async def process(self, entry: Entry, token: str = "") -> float | None:
         """Run the entry's turn once and send its replies.
 
-        False: a part was not taken by Twilio and nothing can be sent after it
-        (order), so the entry stays at the head for a retry. The turn itself is
-        never run again for that: its parts are in the reply record.
+        None when done with the entry. Else the time to try again: a part was not
+        taken by Twilio and nothing may be sent after it (order), so the entry
+        stays at the head. The turn itself is never run again for that: its parts
+        are in the reply record.
         """
         sms = entry.sms
         pair = sms.messaging_service_sid or sms.to_number
         if await suppression.is_suppressed(self.redis, sms.from_number, pair):
             logger.info("%s: sender opted out after it was queued", sms.message_sid)
-            return True
+            return None
         reply = await self.replies.get(sms.from_number, sms.message_sid)
         if reply is None or reply.parts is None:
             reply = await self._reply_for(entry, token or self.consumer)
             if reply is None:
-                return True
+                return None
         return await self._deliver(reply)
 
     async def _reply_for(self, entry: Entry, token: str) -> Reply | None:
@@ -452,23 +460,87 @@ class SmsWorker:
             await self.inactivity.engaged(sms.from_number, sms.to_number, pair)
         return texts
 
-    async def _deliver(self, reply: Reply) -> bool:
-        """Send the parts Twilio does not have yet, in order; False: retry later."""
+    async def _deliver(self, reply: Reply) -> float | None:
+        """Send the parts Twilio does not have yet, in order.
+
+        None when the reply is done with (sent, or given up and on record); else
+        when to try again. Retried: only parts Twilio certainly did not take
+        (20429s, no connection, Redis down before the request). A part whose
+        send ended without an answer (timeout, 5xx) may have arrived: it is not
+        sent again but reported as `unknown`, and the next parts go on.
+        """
+        if reply.gave_up:
+            return None
+        now = time.time()
+        if reply.retry_at is not None and reply.retry_at > now:
+            return reply.retry_at
         parts = reply.parts or ()
         for index, part in enumerate(parts):
             result = await self.sender.send(
                 reply.customer, reply.business, part, reply.part_id(index)
             )
             if result.retryable:
-                logger.warning(
-                    "%s: part %d of %d not taken (%s), retrying later",
-                    reply.key,
-                    index + 1,
-                    len(parts),
-                    result.error_code or result.error_message,
-                )
-                return False
-        return True
+                return await self._not_taken(reply, index, result)
+            if result.status in ("unknown", "failed"):  # reported once (_report)
+                outcome = "unknown" if result.status == "unknown" else "undeliverable"
+                await self._report(reply, index, outcome, _reason(result), result)
+        return None
+
+    async def _not_taken(
+        self, reply: Reply, index: int, result: SendResult
+    ) -> float | None:
+        """Retry later with backoff, or, past the retry window, give up on record."""
+        now = time.time()
+        first = reply.first_failure_at or now
+        parts = reply.parts or ()
+        if now - first >= self.settings.reply_retry_seconds:
+            reason = f"not taken for {now - first:.0f} s: {_reason(result)}"
+            for later in range(index, len(parts)):
+                await self._report(reply, later, "undeliverable", reason, result)
+            await self.replies.give_up(reply)
+            return None
+        delay = retry_delay(
+            reply.tries + 1, self.settings.reply_retry_max_interval_seconds
+        )
+        await self.replies.not_taken(reply, now, now + delay, _reason(result))
+        logger.warning(
+            "%s: part %d of %d not taken (%s), try %d again in %.1f s",
+            reply.key,
+            index + 1,
+            len(parts),
+            _reason(result),
+            reply.tries + 1,
+            delay,
+        )
+        return now + delay
+
+    async def _report(
+        self, reply: Reply, index: int, outcome: str, reason: str, result: SendResult
+    ) -> None:
+        """Log and record one part the customer did not (or may not) get, once.
+
+        The log line names the reply (the inbound MessageSid), never the number
+        or the text; the record (make failed-sends) names the conversation.
+        """
+        parts = len(reply.parts or ())
+        if not await self.replies.first_report(reply, index):
+            return
+        logger.warning(
+            "%s: part %d of %d %s: %s", reply.key, index + 1, parts, outcome, reason
+        )
+        try:
+            await failures.failed_send(
+                self.redis,
+                customer=reply.customer,
+                reply=reply.key,
+                part=index + 1,
+                parts=parts,
+                outcome=outcome,
+                reason=reason,
+                error_code=result.error_code,
+            )
+        except RedisError as err:
+            logger.error("%s: could not record the failed send: %s", reply.key, err)
 
     async def _contact(self, customer: str) -> dict[str, Any]:
         """The matched contact for the message metadata: action_session_start greets
@@ -540,3 +612,15 @@ def _read_block_ms(redis: Redis) -> int:
     if not timeout:
         return 2000
     return max(50, min(2000, int(timeout * 500)))
+
+
+def retry_delay(tries: int, cap: float) -> float:
+    """1 s, 2 s, 4 s... up to `cap`, jittered so that a storm's many retries spread."""
+    delay = min(cap, 2.0 ** (tries - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def _reason(result: SendResult) -> str:
+    if result.error_code is not None:
+        return f"{result.error_code} {result.error_message or ''}".strip()
+    return result.error_message or result.status

@@ -2,7 +2,8 @@
 
 Order of checks: credentials (401/20003), then the path's AccountSid (404/20404: Twilio
 does not tell a caller whether another account exists), then field validation (400s),
-then the magic test numbers and opt-outs, then the injected failure mix, then 201.
+then the magic test numbers and opt-outs, then a refusal window (`refuse_sends_ms`:
+every send is a 20429 until it ends), then the injected failure mix, then 201.
 """
 
 from __future__ import annotations
@@ -180,6 +181,8 @@ async def create_message(request: web.Request) -> web.Response:
     form = await request.post()
     if (invalid := validate(form, state)) is not None:
         return invalid
+    if state.settings.refusing_ms():
+        return error_response(20429, "Too Many Requests", 429)
     outcome = state.next_outcome()
     if outcome == "20429":
         return error_response(20429, "Too Many Requests", 429)

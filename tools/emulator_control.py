@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import xml.etree.ElementTree as ET  # noqa: S405 - only for ParseError
 from collections import deque
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ def settings_json(state: EmulatorState) -> dict[str, Any]:
         "signing_url": s.signing_url,
         "opt_out_tracking": s.opt_out_tracking,
         "opt_outs": sorted([list(pair) for pair in state.opt_outs]),
+        "refuse_sends_ms": s.refusing_ms(),
     }
 
 
@@ -77,7 +79,7 @@ def apply_settings(state: EmulatorState, payload: dict[str, Any]) -> None:
     known = set(settings_json(state)) | {"seed"}
     if unknown := set(changes) - known:
         raise ConfigError(f"unknown settings {sorted(unknown)}")
-    for key in ("latency_ms", "status_delay_ms"):
+    for key in ("latency_ms", "status_delay_ms", "refuse_sends_ms"):
         if key in changes and (not isinstance(changes[key], int) or changes[key] < 0):
             raise ConfigError(f"{key} must be an integer >= 0")
     for key in ("force", "undeliverable", "opt_outs"):
@@ -99,6 +101,8 @@ def apply_settings(state: EmulatorState, payload: dict[str, Any]) -> None:
     s.undeliverable = set(changes.get("undeliverable", s.undeliverable))
     s.webhook_url = changes.get("webhook_url", s.webhook_url)
     s.signing_url = changes.get("signing_url", s.signing_url)
+    if "refuse_sends_ms" in changes:
+        s.refuse_until = time.monotonic() + changes["refuse_sends_ms"] / 1000
     if "seed" in changes:
         state.rng.seed(changes["seed"])
 

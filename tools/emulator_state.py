@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
@@ -101,6 +102,13 @@ class RuntimeSettings:
     signing_url: str | None
     opt_out_tracking: bool
     force: deque[str] = field(default_factory=deque)
+    #: Every send is refused with 20429 until this `time.monotonic()` (an outage
+    #: or a rate-limit storm of a known length).
+    refuse_until: float = 0.0
+
+    def refusing_ms(self) -> int:
+        """Milliseconds sends are still refused for (0: not refusing)."""
+        return max(0, round((self.refuse_until - time.monotonic()) * 1000))
 
     @classmethod
     def from_config(cls, config: EmulatorConfig) -> RuntimeSettings:

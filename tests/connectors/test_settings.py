@@ -49,6 +49,9 @@ def test_defaults_are_safe() -> None:
     assert settings.auto_create_contacts is False
     assert settings.max_entry_attempts == 3  # then dead letter, failure message
     assert settings.dedupe_hours == 30 * 24  # a replayed webhook is a duplicate
+    # A reply Twilio does not take is retried for 10 minutes, at most 1 min apart.
+    assert settings.reply_retry_seconds == 600
+    assert settings.reply_retry_max_interval_seconds == 60
 
 
 def test_reply_comes_from_the_number_texted() -> None:
@@ -78,6 +81,8 @@ def test_reply_comes_from_the_number_texted() -> None:
         ({"inactivity_grace_seconds": "10 min"}, "inactivity_grace_seconds"),
         ({"contact_matching": "sometimes"}, "contact_matching"),
         ({"max_entry_attempts": "0"}, "max_entry_attempts"),
+        ({"reply_retry_seconds": "-1"}, "reply_retry_seconds"),
+        ({"reply_retry_max_interval_seconds": "0"}, "reply_retry_max_interval"),
     ],
 )
 def test_bad_values_name_the_key(change: dict[str, str], key: str) -> None:

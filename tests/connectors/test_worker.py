@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
 import time
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
@@ -98,3 +100,115 @@ async def test_an_entry_that_always_fails_is_dead_lettered_and_the_next_answered
     assert "AttributeError" in dead["error"]
     assert Entry.from_json(dead["entry"]) == poison
     assert await redis.llen(redis_keys.queue(CUSTOMER)) == 0
+
+
+async def test_replies_twilio_refuses_for_a_while_arrive_once_each_in_order(
+    redis: Redis, redis_server: RedisServer, emulator: str
+) -> None:
+    """Twilio refuses every send for 3 s (20429 storm; shortened from 20 s): the
+    replies are kept and retried with backoff, and arrive once each, in order."""
+    bot = ScriptedBot()
+    settings = worker_settings(
+        emulator, redis_server, reply_retry_max_interval_seconds=0.5
+    )
+    replica = await Replica.start(settings, bot)
+    try:
+        await control(emulator, refuse_sends_ms=3000)
+        await text_in(replica.inbox, "first question")
+        await text_in(replica.inbox, "second question")
+        await wait_for_texts(emulator, 2)
+        await asyncio.sleep(1.5)
+        bodies = [m["body"] for m in await sent_to(emulator)]
+    finally:
+        await replica.stop()
+    assert bodies == ["You said: first question", "You said: second question"]
+    assert bot.turns == ["first question", "second question"]
+    assert await redis.llen(redis_keys.FAILED_SENDS) == 0
+
+
+async def test_a_reply_refused_past_the_retry_window_is_recorded_undeliverable(
+    redis: Redis,
+    redis_server: RedisServer,
+    emulator: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Retried for `reply_retry_seconds` only: then the reply is given up, on record
+    for the operator with the reason, and the conversation goes on."""
+    bot = ScriptedBot()
+    settings = worker_settings(
+        emulator,
+        redis_server,
+        reply_retry_seconds=1,
+        reply_retry_max_interval_seconds=0.3,
+    )
+    replica = await Replica.start(settings, bot)
+    try:
+        await control(emulator, refuse_sends_ms=2500)
+        refusal_ends = time.monotonic() + 2.5
+        lost = await text_in(replica.inbox, "first question")
+        records = await wait_for_records(redis, redis_keys.FAILED_SENDS, 1)
+        await asyncio.sleep(refusal_ends - time.monotonic() + 0.1)
+        await text_in(replica.inbox, "second question")
+        await wait_for_texts(emulator, 1)
+        await asyncio.sleep(1)
+        bodies = [m["body"] for m in await sent_to(emulator)]
+    finally:
+        await replica.stop()
+    assert bodies == ["You said: second question"]  # the first never went late
+    [record] = records
+    assert (record["reply"], record["part"], record["parts"]) == (
+        lost.message_sid,
+        1,
+        1,
+    )
+    assert record["outcome"] == "undeliverable" and record["error_code"] == 20429
+    assert record["customer"] == CUSTOMER and "20429" in record["reason"]
+    assert f"{lost.message_sid}: part 1 of 1 undeliverable" in caplog.text
+    listed = await failed_sends_tool(redis_server.url)
+    assert lost.message_sid in listed and "undeliverable" in listed
+
+
+async def test_an_ambiguous_500_is_not_sent_again_and_is_reported_unknown(
+    redis: Redis, redis_server: RedisServer, emulator: str
+) -> None:
+    """Twilio answered 500 after taking the text: re-sending could double it, so it
+    is left as it is and reported to the operator as unknown."""
+    bot = ScriptedBot()
+    replica = await Replica.start(worker_settings(emulator, redis_server), bot)
+    try:
+        await control(emulator, force=["500"])
+        sms = await text_in(replica.inbox, "first question")
+        [record] = await wait_for_records(redis, redis_keys.FAILED_SENDS, 1)
+        await asyncio.sleep(1)
+        sent = await sent_to(emulator)
+    finally:
+        await replica.stop()
+    assert len(sent) == 1  # it did arrive; it was not sent twice
+    assert (record["reply"], record["outcome"]) == (sms.message_sid, "unknown")
+
+
+async def wait_for_records(
+    redis: Redis, key: str, count: int, timeout: float = 15
+) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await redis.llen(key) >= count:
+            return [json.loads(r) for r in await redis.lrange(key, 0, -1)]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{key}: {await redis.llen(key)} records, expected {count}")
+
+
+async def failed_sends_tool(redis_url: str) -> str:
+    """`make failed-sends` as an operator runs it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tools.failed_sends",
+        "--redis-url",
+        redis_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, output.decode()
+    return output.decode()
