@@ -86,6 +86,7 @@ class SmsStack:
     db: int = 3
     tracker_store: str = "stores.redis_store.RedisSessionTrackerStore"
     lock_store: str = "stores.lock_store.RedisTicketLockStore"
+    debug: bool = False  # --debug for the Rasa and action servers
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
@@ -93,7 +94,7 @@ class SmsStack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_server.port}/{self.db}"
+        return self.redis_server.url_for(self.db)
 
     @property
     def public_url(self) -> str:
@@ -122,9 +123,7 @@ class SmsStack:
     def start(self) -> SmsStack:
         assert MODEL.exists(), "no trained model: run `make train` first"
         self.redis().flushdb()
-        redis_sync.Redis.from_url(
-            f"redis://127.0.0.1:{self.redis_server.port}/{self.db + 1}"
-        ).flushdb()
+        redis_sync.Redis.from_url(self.redis_server.url_for(self.db + 1)).flushdb()
         self._spawn(
             "emulator",
             [
@@ -149,7 +148,8 @@ class SmsStack:
         self._spawn(
             "actions",
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions"]
-            + ["--port", str(self.action_port)],
+            + ["--port", str(self.action_port)]
+            + (["--debug"] if self.debug else []),
             {"SANIC_HOST": "127.0.0.1", "REDIS_URL": self.redis_url},
         )
         self.start_rasa()
@@ -182,13 +182,15 @@ class SmsStack:
             "connectors.twilio_sms.TwilioSmsInput:\n"
             + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
         )
+        store = f"  url: 127.0.0.1\n  port: {self.redis_server.port}\n"
+        store += f"  db: {self.db + 1}\n"
+        if self.redis_server.password:
+            store += f"  password: {self.redis_server.password}\n"
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f"tracker_store:\n  type: {self.tracker_store}\n  url: 127.0.0.1\n"
-            f"  port: {self.redis_server.port}\n  db: {self.db + 1}\n"
-            f"lock_store:\n  type: {self.lock_store}\n  url: 127.0.0.1\n"
-            f"  port: {self.redis_server.port}\n  db: {self.db + 1}\n"
+            f"tracker_store:\n  type: {self.tracker_store}\n{store}"
+            f"lock_store:\n  type: {self.lock_store}\n{store}"
         )
         self._spawn(
             name,
@@ -208,7 +210,8 @@ class SmsStack:
                 str(credentials),
                 "--endpoints",
                 str(endpoints),
-            ],
+            ]
+            + (["--debug"] if self.debug else []),
             {},
         )
         wait_for(

@@ -1,21 +1,31 @@
 """A Redis outage must not silently restart conversations: while Redis is down the
 webhook answers 503 (Twilio then tries the fallback URL) and stores nothing; when
 Redis is back, the conversation goes on where it was. Real redis-server, stopped and
-started again with its append-only file."""
+started again with its append-only file.
+
+The same stack runs with a Redis password and every server at DEBUG, so that its
+logs show what an operator's log store would receive: no full phone number, no
+secret, and no customer text at INFO or above."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.sms_stack import SmsStack, http
+from tests.actions.trackers import mdy, next_weekday
+from tests.e2e.sms_stack import API_TOKEN, AUTH_TOKEN, SmsStack, http
 from tests.redis_server import RedisServer
+
+REDIS_PASSWORD = "e2e-redis-password-4711"  # noqa: S105 - tests only
+LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|\"log_level\": \"(\w+)\"")
 
 
 @pytest.fixture(scope="module")
 def outage_redis() -> Iterator[RedisServer]:
-    server = RedisServer(appendonly=True)
+    server = RedisServer(appendonly=True, password=REDIS_PASSWORD)
     yield server
     server.stop()
 
@@ -24,7 +34,9 @@ def outage_redis() -> Iterator[RedisServer]:
 def stack(
     outage_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SmsStack]:
-    sms = SmsStack(outage_redis, tmp_path_factory.mktemp("sms-outage"), db=0)
+    sms = SmsStack(
+        outage_redis, tmp_path_factory.mktemp("sms-outage"), db=0, debug=True
+    )
     try:
         yield sms.start()
     finally:
@@ -58,3 +70,66 @@ def test_the_conversation_survives_a_redis_outage(
     assert replies[-1]["body"] == "What name should I put the appointment under?"
     assert "Hi, this is" not in replies[-1]["body"]  # not a new conversation
     assert stack.user_texts(phone) == ["i want to book a cleaning", "tomorrow at 10am"]
+
+
+def reply_after(stack: SmsStack, phone: str, text: str, sent: int) -> str:
+    """Text in; the last SMS of the reply (waits for the texts after `sent`)."""
+    stack.text(phone, text)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (
+            len(stack.sent_to(phone)) > sent
+            and stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+        ):
+            return stack.sent_to(phone)[-1]["body"]
+        time.sleep(0.2)
+    raise AssertionError(f"no reply to {text!r}")
+
+
+def log_lines(stack: SmsStack) -> list[tuple[str, str]]:
+    """(level, line) of every line our servers logged; a line without a level
+    (a traceback, a continuation) belongs to the record above it. The emulator
+    plays Twilio: its log is Twilio's, not ours."""
+    lines: list[tuple[str, str]] = []
+    for name in ("rasa", "actions"):
+        level = "INFO"
+        for line in (stack.workdir / f"{name}.log").read_text().splitlines():
+            found = LEVEL.search(line)
+            if found:
+                level = (found.group(1) or found.group(2)).upper()
+            lines.append((level, line))
+    return lines
+
+
+def test_logs_hold_no_number_no_secret_and_no_customer_text_at_info(
+    stack: SmsStack,
+) -> None:
+    phone = "+14155550377"
+    day = next_weekday(1)
+    said = [f"i want to book a cleaning {mdy(day)} at 10am", "Zed Quinn", "y"]
+    sent = len(stack.sent_to(phone))
+    for text in said:
+        last = reply_after(stack, phone, text, sent)
+        sent = len(stack.sent_to(phone))
+    assert last.startswith("Booked:"), last
+    assert stack.user_texts(phone) == said  # the API, with its token in the URL
+
+    lines = log_lines(stack)
+    debug = [line for level, line in lines if level == "DEBUG"]
+    assert any("Zed Quinn" in line for line in debug)  # DEBUG did log the turn
+    digits = phone[1:]
+    leaks = {
+        "number": [line for _, line in lines if digits in line],
+        "secret": [
+            line
+            for _, line in lines
+            if any(s in line for s in (AUTH_TOKEN, API_TOKEN, REDIS_PASSWORD))
+        ],
+        "text at INFO+": [
+            line
+            for level, line in lines
+            if level != "DEBUG" and any(text in line for text in said[:2])
+        ],
+    }
+    assert leaks == {"number": [], "secret": [], "text at INFO+": []}
+    assert any("+1415***0377" in line for _, line in lines)
