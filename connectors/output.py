@@ -70,7 +70,9 @@ class SmsOutput(OutputChannel):
         if isinstance(text, str) and text.strip():
             self.texts.append(shape_message(text))
         else:
-            logger.info("custom json with no text is not sent by SMS: %s", json_message)
+            # Its keys only: the values may hold what the customer told the bot.
+            keys = sorted(json_message) if isinstance(json_message, dict) else []
+            logger.info("custom json with no text is not sent by SMS (keys %s)", keys)
 
     def parts(self, max_length: int, max_parts: int) -> list[SmsPart]:
         return shape_turn(self.texts, max_length=max_length, max_parts=max_parts)
