@@ -17,10 +17,17 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, appendonly: bool = False, password: str | None = None) -> None:
+    def __init__(
+        self,
+        appendonly: bool = False,
+        password: str | None = None,
+        appendfsync: str = "everysec",
+        parent: Path | None = None,
+    ) -> None:
         self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="redis-test-", dir=parent))
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self.password = password
         self._start()
 
@@ -43,6 +50,8 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "yes" if self.appendonly else "no",
+                "--appendfsync",
+                self.appendfsync,
             ]
             + (["--requirepass", self.password] if self.password else []),
             stdout=subprocess.DEVNULL,
