@@ -31,6 +31,45 @@ end
 return 0
 """
 
+# While the turn runs, its worker's lease keeper says it is alive.
+_BEAT = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1]
+  and redis.call('HEXISTS', KEYS[1], 'parts') == 0 then
+  redis.call('HSET', KEYS[1], 'alive_at', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# Another worker's turn gave no sign of life: first note the suspicion, and take
+# the turn over only if no sign came for ARGV[3] seconds after that. A silence
+# that was a Redis outage ends with a sign as soon as Redis is back, so no outage,
+# however long, makes a living turn look dead.
+_TAKE_OVER = """
+if redis.call('HEXISTS', KEYS[1], 'parts') == 1 then return 0 end
+local alive = tonumber(redis.call('HGET', KEYS[1], 'alive_at') or '0')
+local suspected = tonumber(redis.call('HGET', KEYS[1], 'suspected_at') or '0')
+local now = tonumber(ARGV[2])
+if suspected <= alive then
+  redis.call('HSET', KEYS[1], 'suspected_at', ARGV[2])
+  return 0
+end
+if now - suspected < tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'started_at', ARGV[2],
+  'alive_at', ARGV[2])
+redis.call('HDEL', KEYS[1], 'suspected_at')
+return 1
+"""
+
+# A turn that failed before it stored its parts: the next attempt may start it.
+_ABANDON = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1]
+  and redis.call('HEXISTS', KEYS[1], 'parts') == 0 then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 # The first stored parts win: a takeover and a late original store the same turn.
 _FINISH = """
 redis.call('HSETNX', KEYS[1], 'parts', ARGV[1])
@@ -98,6 +137,9 @@ class ReplyStore:
         self.keep_seconds = keep_seconds
         self._begin = redis.register_script(_BEGIN)
         self._finish = redis.register_script(_FINISH)
+        self._beat = redis.register_script(_BEAT)
+        self._take_over = redis.register_script(_TAKE_OVER)
+        self._abandon = redis.register_script(_ABANDON)
 
     async def get(self, customer: str, key: str) -> Reply | None:
         raw = await self.redis.hgetall(redis_keys.reply(customer, key))
@@ -114,6 +156,30 @@ class ReplyStore:
                 keys=[redis_keys.reply(customer, key)],
                 args=[token, time.time(), self.keep_seconds],
             )
+        )
+
+    async def beat(self, customer: str, key: str, token: str) -> bool:
+        """The turn `token` runs is still running; False if it is not its turn."""
+        return bool(
+            await self._beat(
+                keys=[redis_keys.reply(customer, key)], args=[token, time.time()]
+            )
+        )
+
+    async def take_over(self, reply: Reply, token: str, confirm: float) -> bool:
+        """Make a silent turn `token`'s once it stayed silent for `confirm`
+        seconds after the first call noticed; False until then."""
+        return bool(
+            await self._take_over(
+                keys=[redis_keys.reply(reply.customer, reply.key)],
+                args=[token, time.time(), confirm],
+            )
+        )
+
+    async def abandon(self, customer: str, key: str, token: str) -> bool:
+        """Forget a turn that failed before storing parts, so it can start again."""
+        return bool(
+            await self._abandon(keys=[redis_keys.reply(customer, key)], args=[token])
         )
 
     async def finish(

@@ -18,6 +18,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rasa.core.channels.channel import UserMessage
@@ -45,6 +46,25 @@ STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
 FAILURES_KEEP_SECONDS = 7 * 24 * 3600  # an entry's failure count (redis_keys)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+@dataclass
+class Lease:
+    """One drain's hold on a conversation. Its keeper renews it and, while a turn
+    runs, tells the turn's record that the turn is alive."""
+
+    customer: str
+    token: str
+    turn: str | None = None  # the MessageSid whose turn runs now
+    lost: bool = False
+
+
+class TurnRunningElsewhere(Exception):
+    """Another worker runs this entry's turn and is alive: wait for its parts."""
+
+    def __init__(self, retry_at: float) -> None:
+        super().__init__(retry_at)
+        self.retry_at = retry_at
 
 
 class Conversations(Protocol):
@@ -84,6 +104,10 @@ class SmsWorker:
         self.replies = ReplyStore(redis)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ms = int(settings.owner_lease_seconds * 1000)
+        # A turn whose worker gave no sign of life for this long, and then again
+        # for as long once that was noticed, is taken over (unless Rasa's tracker
+        # has it: then it ran, and is not run again).
+        self.stale_after = settings.owner_lease_seconds
         self._read_block_ms = _read_block_ms(redis)
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._draining: dict[str, asyncio.Task[None]] = {}
@@ -148,6 +172,10 @@ class SmsWorker:
                     await self._ensure_group()
                     continue
                 logger.exception("sms worker loop failed; restarting in 1 s")
+            except RedisError as err:  # an outage: one line, not a traceback each
+                if self._stopping:
+                    return
+                logger.warning("sms worker loop: redis: %s; restarting in 1 s", err)
             except Exception:
                 if self._stopping:
                     return
@@ -245,9 +273,10 @@ class SmsWorker:
             async with self._slots:
                 while await self.inbox.acquire(customer, token, self.lease_ms):
                     await self.inbox.touch(customer)
-                    keeper = asyncio.create_task(self._keep_lease(customer, token))
+                    lease = Lease(customer, token)
+                    keeper = asyncio.create_task(self._keep_lease(lease))
                     try:
-                        wait_until = await self._drain_owned(customer, token)
+                        wait_until = await self._drain_owned(lease)
                     finally:
                         keeper.cancel()
                         remaining = await self.inbox.release(customer, token)
@@ -269,10 +298,12 @@ class SmsWorker:
         except Exception:
             logger.exception("serving %s failed; the entry stays queued", customer)
 
-    async def _drain_owned(self, customer: str, token: str) -> float | None:
-        """Serve the queue head first; None once it is empty, else the time the
-        head is to be tried again (the texts behind it wait: replies in order)."""
-        while True:
+    async def _drain_owned(self, lease: Lease) -> float | None:
+        """Serve the queue head first; None once it is empty (or the lease is
+        lost: the conversation is someone else's), else the time the head is to
+        be tried again (the texts behind it wait: replies in order)."""
+        customer = lease.customer
+        while not lease.lost:
             raw = await self.redis.lindex(redis_keys.queue(customer), 0)
             if raw is None:
                 return None
@@ -287,24 +318,26 @@ class SmsWorker:
                 )
                 await self.inbox.drop_head(customer, raw)
                 continue
-            wait_until = await self._process_or_give_up(customer, raw, entry, token)
+            wait_until = await self._process_or_give_up(lease, raw, entry)
             if wait_until is not None:
                 return wait_until
             await self.inbox.drop_head(customer, raw)
+        return None
 
     async def _process_or_give_up(
-        self, customer: str, raw: bytes, entry: Entry, token: str
+        self, lease: Lease, raw: bytes, entry: Entry
     ) -> float | None:
         """process(), counting its failures: after the last allowed one the entry
         is dead-lettered and the customer told once, so that one bad entry cannot
         stop their conversation for good. A Redis error is not the entry's fault:
         it propagates uncounted and the entry waits for Redis."""
+        customer = lease.customer
         key = redis_keys.failures(customer, entry.id)
         limit = self.settings.max_entry_attempts
         failed = int(await self.redis.hget(key, "count") or 0)
         if failed < limit:
             try:
-                return await self.process(entry, token)
+                return await self.process(entry, lease)
             except (RedisError, asyncio.CancelledError):
                 raise
             except Exception as err:
@@ -352,17 +385,40 @@ class SmsWorker:
             notice = await self.replies.finish(customer, key, sms.to_number, parts)
         return await self._deliver(notice)
 
-    async def _keep_lease(self, customer: str, token: str) -> None:
-        """A 30 s turn must not lose its conversation to another worker."""
+    async def _keep_lease(self, lease: Lease) -> None:
+        """A 30 s turn must not lose its conversation to another worker.
+
+        Renewed every third of the lease; a Redis error (a timeout, a blip) is
+        retried four times as often, so one failure cannot end the keeper and
+        the lease only lapses if Redis stays unreachable for most of it. While a
+        turn runs, its record is told the turn is alive, even after the lease
+        was lost: the worker that takes the conversation then waits for this
+        turn's replies instead of running it again.
+        """
+        interval = self.settings.owner_lease_seconds / 3
+        pause = interval
         while True:
-            await asyncio.sleep(self.settings.owner_lease_seconds / 3)
-            if not await self.inbox.renew(customer, token, self.lease_ms):
-                logger.error("lost the lease on %s mid-turn", customer)
-                return
+            await asyncio.sleep(pause)
+            try:
+                if not lease.lost and not await self.inbox.renew(
+                    lease.customer, lease.token, self.lease_ms
+                ):
+                    lease.lost = True
+                    logger.error(
+                        "lost the lease on %s mid-turn (Redis unreachable or the "
+                        "loop blocked for longer than the lease)",
+                        lease.customer,
+                    )
+                if lease.turn is not None:
+                    await self.replies.beat(lease.customer, lease.turn, lease.token)
+                pause = interval
+            except RedisError as err:
+                logger.warning(
+                    "renewing the lease on %s failed, retrying: %s", lease.customer, err
+                )
+                pause = interval / 4
 
-    # --- one entry -----------------------------------------------------------
-
-    async def process(self, entry: Entry, token: str = "") -> float | None:
+    async def process(self, entry: Entry, lease: Lease | None = None) -> float | None:
         """Run the entry's turn once and send its replies.
 
         None when done with the entry. Else the time to try again: a part was not
@@ -377,14 +433,18 @@ class SmsWorker:
             return None
         reply = await self.replies.get(sms.from_number, sms.message_sid)
         if reply is None or reply.parts is None:
-            reply = await self._reply_for(entry, token or self.consumer)
+            try:
+                reply = await self._reply_for(entry, lease)
+            except TurnRunningElsewhere as running:
+                return running.retry_at
             if reply is None:
                 return None
         return await self._deliver(reply)
 
-    async def _reply_for(self, entry: Entry, token: str) -> Reply | None:
+    async def _reply_for(self, entry: Entry, lease: Lease | None) -> Reply | None:
         """The entry's reply parts, stored before the first is sent; None: no turn."""
         sms = entry.sms
+        token = lease.token if lease is not None else self.consumer
         if entry.kind == "help":
             return await self._store(entry, [shape_message(self.settings.help_message)])
         if (
@@ -397,16 +457,71 @@ class SmsWorker:
             )
             return None
         if not await self.replies.begin(sms.from_number, sms.message_sid, token):
-            # This entry's turn started before, on a worker that then died.
-            done = await self.conversations.replies_to(sms.from_number, sms.message_sid)
-            if done is not None:
-                logger.info(
-                    "%s: turn ran before the crash, sending its replies",
-                    sms.message_sid,
-                )
-                texts = [shape_message(text, buttons) for text, buttons in done]
-                return await self._store(entry, texts, token)
-        return await self._store(entry, await self._run_turn(entry), token)
+            reply = await self._started_before(entry, token)
+            if reply is not None:
+                return reply
+        if lease is not None:
+            lease.turn = sms.message_sid
+        try:
+            texts = await self._run_turn(entry)
+        except BaseException:
+            await self._abandon(entry, token)
+            raise
+        finally:
+            if lease is not None:
+                lease.turn = None
+        return await self._store(entry, texts, token)
+
+    async def _started_before(self, entry: Entry, token: str) -> Reply | None:
+        """This entry's turn was started by another worker (or an earlier try).
+
+        Never run a turn twice: if it ended, its parts (or Rasa's tracker) give
+        the replies; if its worker is alive, wait for them. Only a turn whose
+        worker stopped before Rasa saved it is run here (None).
+        """
+        sms = entry.sms
+        customer, sid = sms.from_number, sms.message_sid
+        record = await self.replies.get(customer, sid)
+        if record is not None and record.parts is not None:
+            return record
+        done = await self.conversations.replies_to(customer, sid)
+        if done is not None:
+            logger.info("%s: its turn ran before, sending the replies it made", sid)
+            texts = [shape_message(text, buttons) for text, buttons in done]
+            return await self._store(entry, texts, token)
+        if record is None:  # abandoned since: start it afresh
+            if await self.replies.begin(customer, sid, token):
+                return None
+            raise TurnRunningElsewhere(time.time())
+        silent = time.time() - record.alive_at
+        if silent < self.stale_after or not await self.replies.take_over(
+            record, token, self.stale_after
+        ):
+            logger.info("%s: its turn runs on another worker, waiting for it", sid)
+            wait = self.settings.reclaim_after_seconds
+            if silent < self.stale_after:
+                wait = min(wait, self.stale_after - silent)
+            raise TurnRunningElsewhere(time.time() + max(wait, 0.1))
+        logger.warning(
+            "%s: the worker running its turn gave no sign for %.0f s and the turn "
+            "was not saved: running it here",
+            sid,
+            silent,
+        )
+        return None
+
+    async def _abandon(self, entry: Entry, token: str) -> None:
+        """A turn that failed or was cancelled before storing its parts: let the
+        next attempt start it at once (Rasa's tracker tells if it had run)."""
+        try:
+            await asyncio.wait_for(
+                self.replies.abandon(
+                    entry.sms.from_number, entry.sms.message_sid, token
+                ),
+                1.0,
+            )
+        except Exception as err:  # the record then goes stale, and is taken over
+            logger.warning("%s: could not release its turn: %r", entry.id, err)
 
     async def _store(self, entry: Entry, texts: list[str], token: str = "") -> Reply:
         parts = shape_turn(

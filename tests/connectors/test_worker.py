@@ -212,3 +212,56 @@ async def failed_sends_tool(redis_url: str) -> str:
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, output.decode()
     return output.decode()
+
+
+async def test_redis_paused_during_a_slow_turn_on_two_replicas_runs_it_once(
+    redis: Redis, redis_server: RedisServer, emulator: str
+) -> None:
+    """Two replicas; while one runs a slow turn (5 s), Redis is paused (CLIENT
+    PAUSE) for longer than one lease renewal interval (1.4 s > 1 s; lease 3 s):
+    the lease holds, the other replica does not run the turn a second time, and
+    the customer gets one set of replies."""
+    bot = ScriptedBot(delay=5, replies=lambda text: [f"Booked: {text}"])
+    settings = worker_settings(emulator, redis_server, owner_lease_seconds=3)
+    first = await Replica.start(settings, bot, socket_timeout=0.25)
+    second = await Replica.start(settings, bot, socket_timeout=0.25)
+    try:
+        await text_in(first.inbox, "tue 10am")
+        await asyncio.wait_for(bot.started.wait(), 10)
+        await asyncio.sleep(0.3)
+        await redis.execute_command("CLIENT", "PAUSE", "1400", "ALL")
+        await wait_for_texts(emulator, 1, timeout=20)
+        await asyncio.sleep(4)  # a second turn would have answered by now
+        bodies = [m["body"] for m in await sent_to(emulator)]
+    finally:
+        await first.stop()
+        await second.stop()
+    assert bot.turns == ["tue 10am"]
+    assert bodies == ["Booked: tue 10am"]
+
+
+async def test_a_turn_whose_lease_lapsed_in_a_long_pause_is_not_run_again(
+    redis: Redis, redis_server: RedisServer, emulator: str
+) -> None:
+    """Redis paused for twice the lease (3 s, lease 1.5 s) during a 6 s turn: the
+    lease lapses and the other replica takes the conversation, but it waits for
+    the running turn's replies instead of running the turn a second time."""
+    bot = ScriptedBot(delay=6, replies=lambda text: [f"Booked: {text}"])
+    settings = worker_settings(emulator, redis_server, owner_lease_seconds=1.5)
+    first = await Replica.start(settings, bot, socket_timeout=0.25)
+    second = await Replica.start(settings, bot, socket_timeout=0.25)
+    try:
+        await text_in(first.inbox, "tue 10am")
+        await asyncio.wait_for(bot.started.wait(), 10)
+        await asyncio.sleep(0.3)
+        await redis.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+        await wait_for_texts(emulator, 1, timeout=20)
+        await asyncio.sleep(3)
+        bodies = [m["body"] for m in await sent_to(emulator)]
+        queued = await redis.llen(redis_keys.queue(CUSTOMER))
+    finally:
+        await first.stop()
+        await second.stop()
+    assert bot.turns == ["tue 10am"]
+    assert bodies == ["Booked: tue 10am"]
+    assert queued == 0

@@ -68,9 +68,11 @@ class ScriptedBot:
     tracker: dict[str, list[tuple[str, list[dict[str, Any]]]]] = field(
         default_factory=dict
     )
+    started: asyncio.Event = field(default_factory=asyncio.Event)  # a turn began
 
     async def on_new_message(self, message: UserMessage) -> None:
         self.turns.append(message.text or "")
+        self.started.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         texts = self.replies(message.text or "")
