@@ -1,84 +1,56 @@
 """The worker inside each Rasa server process: inbox entry -> turn -> SMS -> ack.
 
 Supervised tasks per process: a reader woken by the `ready` stream, a sweeper
-that takes over conversations whose worker died (their owner lease ran out), the
-inactivity watcher (connectors/inactivity.py), and one drain task per conversation
-being served. A conversation is drained by one
-worker at a time, head first, so its texts are answered in the order they came.
+that takes over conversations whose worker died (their owner lease ran out) or
+whose head entry waits for a retry, the inactivity watcher
+(connectors/inactivity.py), and one drain task per conversation being served. A
+conversation is drained by one worker at a time, head first, so its texts are
+answered in the order they came.
+
+An entry leaves the queue once its reply is done with: its turn runs once
+(connectors/turns.py), its parts are stored and sent, each at most once
+(connectors/delivery.py, sender.py). A reply Twilio did not take keeps the entry
+at the head until a retry within the window; an entry whose processing keeps
+failing is dead-lettered after `max_entry_attempts` and the customer told once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import random
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
 
-from rasa.core.channels.channel import UserMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from actions.formatting import Option, resolve_choice
 from connectors import failures, redis_keys, suppression, turn_errors
+from connectors.delivery import ReplyDelivery
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry, Inbox
-from connectors.output import SmsOutput
-from connectors.replies import Reply, ReplyStore
-from connectors.sender import SendResult, TwilioSender
+from connectors.replies import ReplyStore
+from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
+from connectors.turns import (
+    MEDIA_ONLY_TEXT,
+    Conversations,
+    Lease,
+    OnNewMessage,
+    TurnRunningElsewhere,
+    Turns,
+)
 from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)
 
-#: What a picture with no words says to the assistant: an intent trigger, so the
-#: bot answers it like any other turn instead of the text being dropped.
-MEDIA_ONLY_TEXT = "/send_media"
-OPTIONS_TTL = 24 * 3600
 STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
 FAILURES_KEEP_SECONDS = 7 * 24 * 3600  # an entry's failure count (redis_keys)
 
-OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-
-
-@dataclass
-class Lease:
-    """One drain's hold on a conversation. Its keeper renews it and, while a turn
-    runs, tells the turn's record that the turn is alive."""
-
-    customer: str
-    token: str
-    turn: str | None = None  # the MessageSid whose turn runs now
-    lost: bool = False
-
-
-class TurnRunningElsewhere(Exception):
-    """Another worker runs this entry's turn and is alive: wait for its parts."""
-
-    def __init__(self, retry_at: float) -> None:
-        super().__init__(retry_at)
-        self.retry_at = retry_at
-
-
-class Conversations(Protocol):
-    async def has_active_session(self, customer: str) -> bool: ...
-
-    async def session_expired(self, customer: str) -> bool: ...
-
-    async def start_session(self, customer: str, output: SmsOutput) -> None: ...
-
-    async def record_inactivity_warning(self, customer: str, text: str) -> bool: ...
-
-    async def replies_to(
-        self, customer: str, message_sid: str
-    ) -> list[tuple[str, list[dict[str, Any]]]] | None: ...
+__all__ = ["Conversations", "MEDIA_ONLY_TEXT", "OnNewMessage", "SmsWorker"]
 
 
 class SmsWorker:
@@ -102,12 +74,18 @@ class SmsWorker:
         self.on_new_message = on_new_message
         self.conversations = conversations
         self.replies = ReplyStore(redis)
+        self.turns = Turns(
+            settings,
+            redis,
+            self.replies,
+            on_new_message,
+            conversations,
+            inactivity,
+            contacts,
+        )
+        self.delivery = ReplyDelivery(settings, redis, sender, self.replies)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ms = int(settings.owner_lease_seconds * 1000)
-        # A turn whose worker gave no sign of life for this long, and then again
-        # for as long once that was noticed, is taken over (unless Rasa's tracker
-        # has it: then it ran, and is not run again).
-        self.stale_after = settings.owner_lease_seconds
         self._read_block_ms = _read_block_ms(redis)
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._draining: dict[str, asyncio.Task[None]] = {}
@@ -383,7 +361,7 @@ class SmsWorker:
             )
             parts = shape_turn([shape_message(self.settings.failure_message)])
             notice = await self.replies.finish(customer, key, sms.to_number, parts)
-        return await self._deliver(notice)
+        return await self.delivery.deliver(notice)
 
     async def _keep_lease(self, lease: Lease) -> None:
         """A 30 s turn must not lose its conversation to another worker.
@@ -434,283 +412,20 @@ class SmsWorker:
         reply = await self.replies.get(sms.from_number, sms.message_sid)
         if reply is None or reply.parts is None:
             try:
-                reply = await self._reply_for(entry, lease)
+                reply = await self.turns.reply_for(
+                    entry, lease or Lease(sms.from_number, self.consumer)
+                )
             except TurnRunningElsewhere as running:
                 return running.retry_at
             if reply is None:
                 return None
-        return await self._deliver(reply)
-
-    async def _reply_for(self, entry: Entry, lease: Lease | None) -> Reply | None:
-        """The entry's reply parts, stored before the first is sent; None: no turn."""
-        sms = entry.sms
-        token = lease.token if lease is not None else self.consumer
-        if entry.kind == "help":
-            return await self._store(entry, [shape_message(self.settings.help_message)])
-        if (
-            not self.settings.initiate_from_inbound
-            and not await self.conversations.has_active_session(sms.from_number)
-        ):
-            logger.info(
-                "%s: no active session, no turn (initiate_from_inbound off)",
-                sms.message_sid,
-            )
-            return None
-        if not await self.replies.begin(sms.from_number, sms.message_sid, token):
-            reply = await self._started_before(entry, token)
-            if reply is not None:
-                return reply
-        if lease is not None:
-            lease.turn = sms.message_sid
-        try:
-            texts = await self._run_turn(entry)
-        except BaseException:
-            await self._abandon(entry, token)
-            raise
-        finally:
-            if lease is not None:
-                lease.turn = None
-        return await self._store(entry, texts, token)
-
-    async def _started_before(self, entry: Entry, token: str) -> Reply | None:
-        """This entry's turn was started by another worker (or an earlier try).
-
-        Never run a turn twice: if it ended, its parts (or Rasa's tracker) give
-        the replies; if its worker is alive, wait for them. Only a turn whose
-        worker stopped before Rasa saved it is run here (None).
-        """
-        sms = entry.sms
-        customer, sid = sms.from_number, sms.message_sid
-        record = await self.replies.get(customer, sid)
-        if record is not None and record.parts is not None:
-            return record
-        done = await self.conversations.replies_to(customer, sid)
-        if done is not None:
-            logger.info("%s: its turn ran before, sending the replies it made", sid)
-            texts = [shape_message(text, buttons) for text, buttons in done]
-            return await self._store(entry, texts, token)
-        if record is None:  # abandoned since: start it afresh
-            if await self.replies.begin(customer, sid, token):
-                return None
-            raise TurnRunningElsewhere(time.time())
-        silent = time.time() - record.alive_at
-        if silent < self.stale_after or not await self.replies.take_over(
-            record, token, self.stale_after
-        ):
-            logger.info("%s: its turn runs on another worker, waiting for it", sid)
-            wait = self.settings.reclaim_after_seconds
-            if silent < self.stale_after:
-                wait = min(wait, self.stale_after - silent)
-            raise TurnRunningElsewhere(time.time() + max(wait, 0.1))
-        logger.warning(
-            "%s: the worker running its turn gave no sign for %.0f s and the turn "
-            "was not saved: running it here",
-            sid,
-            silent,
-        )
-        return None
-
-    async def _abandon(self, entry: Entry, token: str) -> None:
-        """A turn that failed or was cancelled before storing its parts: let the
-        next attempt start it at once (Rasa's tracker tells if it had run)."""
-        try:
-            await asyncio.wait_for(
-                self.replies.abandon(
-                    entry.sms.from_number, entry.sms.message_sid, token
-                ),
-                1.0,
-            )
-        except Exception as err:  # the record then goes stale, and is taken over
-            logger.warning("%s: could not release its turn: %r", entry.id, err)
-
-    async def _store(self, entry: Entry, texts: list[str], token: str = "") -> Reply:
-        parts = shape_turn(
-            texts,
-            max_length=self.settings.max_message_length,
-            max_parts=self.settings.max_parts_per_turn,
-        )
-        sms = entry.sms
-        return await self.replies.finish(
-            sms.from_number, sms.message_sid, sms.to_number, parts, token
-        )
-
-    async def _run_turn(self, entry: Entry) -> list[str]:
-        """One Rasa turn; its texts, with the failure message if the turn failed."""
-        sms = entry.sms
-        pair = sms.messaging_service_sid or sms.to_number
-        output = SmsOutput()
-        if (
-            self.inactivity is not None
-            and await self.inactivity.is_closed(sms.from_number)
-            and not await self.conversations.session_expired(sms.from_number)
-        ):
-            # Closed for inactivity: a new session, greeting first. (Had Rasa's own
-            # expiry passed, Rasa would start one itself.)
-            await self.conversations.start_session(sms.from_number, output)
-        text = await self._text_for_turn(sms.from_number, sms.body, bool(sms.media))
-        message = UserMessage(
-            text,
-            output,
-            sms.from_number,
-            input_channel="twilio_sms",
-            message_id=sms.message_sid,
-            metadata={**sms.metadata(), **await self._contact(sms.from_number)},
-        )
-        failed = False
-        with turn_errors.watching() as errors:
-            try:
-                await self.on_new_message(message)
-            except RedisError:
-                # The tracker or lock store is down: no turn happened. Keep the
-                # entry queued; the sweeper retries once Redis answers again.
-                raise
-            except Exception:
-                logger.exception("turn for %s failed", sms.message_sid)
-                failed = True
-        texts = list(output.texts)
-        if failed or errors:
-            texts.append(shape_message(self.settings.failure_message))
-        await self._remember_options(sms.from_number, output.buttons)
-        if self.inactivity is not None and self.inactivity.enabled:
-            await self.inactivity.engaged(sms.from_number, sms.to_number, pair)
-        return texts
-
-    async def _deliver(self, reply: Reply) -> float | None:
-        """Send the parts Twilio does not have yet, in order.
-
-        None when the reply is done with (sent, or given up and on record); else
-        when to try again. Retried: only parts Twilio certainly did not take
-        (20429s, no connection, Redis down before the request). A part whose
-        send ended without an answer (timeout, 5xx) may have arrived: it is not
-        sent again but reported as `unknown`, and the next parts go on.
-        """
-        if reply.gave_up:
-            return None
-        now = time.time()
-        if reply.retry_at is not None and reply.retry_at > now:
-            return reply.retry_at
-        parts = reply.parts or ()
-        for index, part in enumerate(parts):
-            result = await self.sender.send(
-                reply.customer, reply.business, part, reply.part_id(index)
-            )
-            if result.retryable:
-                return await self._not_taken(reply, index, result)
-            if result.status in ("unknown", "failed"):  # reported once (_report)
-                outcome = "unknown" if result.status == "unknown" else "undeliverable"
-                await self._report(reply, index, outcome, _reason(result), result)
-        return None
-
-    async def _not_taken(
-        self, reply: Reply, index: int, result: SendResult
-    ) -> float | None:
-        """Retry later with backoff, or, past the retry window, give up on record."""
-        now = time.time()
-        first = reply.first_failure_at or now
-        parts = reply.parts or ()
-        if now - first >= self.settings.reply_retry_seconds:
-            reason = f"not taken for {now - first:.0f} s: {_reason(result)}"
-            for later in range(index, len(parts)):
-                await self._report(reply, later, "undeliverable", reason, result)
-            await self.replies.give_up(reply)
-            return None
-        delay = retry_delay(
-            reply.tries + 1, self.settings.reply_retry_max_interval_seconds
-        )
-        await self.replies.not_taken(reply, now, now + delay, _reason(result))
-        logger.warning(
-            "%s: part %d of %d not taken (%s), try %d again in %.1f s",
-            reply.key,
-            index + 1,
-            len(parts),
-            _reason(result),
-            reply.tries + 1,
-            delay,
-        )
-        return now + delay
-
-    async def _report(
-        self, reply: Reply, index: int, outcome: str, reason: str, result: SendResult
-    ) -> None:
-        """Log and record one part the customer did not (or may not) get, once.
-
-        The log line names the reply (the inbound MessageSid), never the number
-        or the text; the record (make failed-sends) names the conversation.
-        """
-        parts = len(reply.parts or ())
-        if not await self.replies.first_report(reply, index):
-            return
-        logger.warning(
-            "%s: part %d of %d %s: %s", reply.key, index + 1, parts, outcome, reason
-        )
-        try:
-            await failures.failed_send(
-                self.redis,
-                customer=reply.customer,
-                reply=reply.key,
-                part=index + 1,
-                parts=parts,
-                outcome=outcome,
-                reason=reason,
-                error_code=result.error_code,
-            )
-        except RedisError as err:
-            logger.error("%s: could not record the failed send: %s", reply.key, err)
-
-    async def _contact(self, customer: str) -> dict[str, Any]:
-        """The matched contact for the message metadata: action_session_start greets
-        a known number by name. Auto-creation records every new number."""
-        if self.contacts is None or not (
-            self.settings.contact_matching or self.settings.auto_create_contacts
-        ):
-            return {}
-        if self.settings.auto_create_contacts:
-            contact, created = await self.contacts.create_if_missing(customer, "sms")
-            if created:
-                logger.info("new contact %s (auto_create_contacts)", customer)
-        else:
-            contact = await self.contacts.get(customer)
-        if contact is None or not self.settings.contact_matching:
-            return {}
-        return {
-            "contact": {
-                "name": contact.name,
-                "email": contact.email,
-                "tags": list(contact.tags),
-                "source": contact.source,
-            }
-        }
-
-    async def _text_for_turn(self, customer: str, body: str, has_media: bool) -> str:
-        """The text Rasa sees: the body, a numbered pick as its payload, or media."""
-        if not body.strip():
-            return MEDIA_ONLY_TEXT if has_media else body
-        raw = await self.redis.get(redis_keys.options(customer))
-        if raw:
-            options = [
-                Option(str(o["title"]), str(o["payload"])) for o in json.loads(raw)
-            ]
-            picked = resolve_choice(body, options)
-            if picked is not None:
-                return picked
-        return body
-
-    async def _remember_options(
-        self, customer: str, buttons: list[dict[str, Any]]
-    ) -> None:
-        key = redis_keys.options(customer)
-        options = [
-            {"title": str(b["title"]), "payload": str(b.get("payload") or b["title"])}
-            for b in buttons
-        ]
-        if options:
-            await self.redis.set(key, json.dumps(options), ex=OPTIONS_TTL)
-        else:
-            await self.redis.delete(key)
+        return await self.delivery.deliver(reply)
 
     async def _send(
         self, customer: str, business_number: str, texts: list[str]
     ) -> None:
+        """Best effort, no reply record: the inactivity warning is at most once by
+        design (inactivity.py), and the sender logs a send that failed."""
         parts = shape_turn(
             texts,
             max_length=self.settings.max_message_length,
@@ -727,15 +442,3 @@ def _read_block_ms(redis: Redis) -> int:
     if not timeout:
         return 2000
     return max(50, min(2000, int(timeout * 500)))
-
-
-def retry_delay(tries: int, cap: float) -> float:
-    """1 s, 2 s, 4 s... up to `cap`, jittered so that a storm's many retries spread."""
-    delay = min(cap, 2.0 ** (tries - 1))
-    return delay / 2 + random.uniform(0, delay / 2)
-
-
-def _reason(result: SendResult) -> str:
-    if result.error_code is not None:
-        return f"{result.error_code} {result.error_message or ''}".strip()
-    return result.error_message or result.status
