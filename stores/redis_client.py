@@ -45,7 +45,7 @@ def seconds(key: str, value: Any) -> float | None:
     return number
 
 
-def _to_bool(key: str, value: Any) -> bool:
+def to_bool(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -103,7 +103,7 @@ class RedisSettings:
             db=_to_int("db", db),
             username=username or None,
             password=password or None,
-            use_ssl=_to_bool("use_ssl", use_ssl),
+            use_ssl=to_bool("use_ssl", use_ssl),
             ssl_keyfile=ssl_keyfile,
             ssl_certfile=ssl_certfile,
             ssl_ca_certs=ssl_ca_certs,

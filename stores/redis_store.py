@@ -26,7 +26,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from stores.redis_client import LoopLocalRedis, RedisSettings, seconds
+from stores.event_trim import trimmed
+from stores.redis_client import LoopLocalRedis, RedisSettings, seconds, to_bool
 
 DEFAULT_KEY_PREFIX = "tracker"
 READ_CHUNK = 1000  # events per LRANGE when reading a whole history
@@ -49,9 +50,10 @@ def starts_session(event: Event) -> bool:
     )
 
 
-def _comparable(event: Event) -> Any:
-    """An event as it reads back from Redis, so a stored one can be found again."""
-    return json.loads(json.dumps(event.as_dict()))
+def _stored(event: Event, trim: bool) -> str:
+    """The JSON an event is stored as (its parse trimmed: stores/event_trim.py)."""
+    data = event.as_dict()
+    return json.dumps(trimmed(data) if trim else data)
 
 
 class _Lua:
@@ -88,11 +90,14 @@ class RedisSessionTrackerStore(TrackerStore):
         event_broker: EventBroker | None = None,
         record_exp: Any = None,
         key_prefix: str | None = None,
+        trim_parse_data: Any = True,
         **kwargs: Any,
     ) -> None:
         """Connection keys as `RedisSettings.from_endpoint` (Rasa's, + socket_timeout).
 
-        An unknown or malformed key stops start-up: a typo must not run a server.
+        `trim_parse_data` (default true) stores a message's parse without the
+        full intent and response rankings (stores/event_trim.py). An unknown or
+        malformed key stops start-up: a typo must not run a server.
         """
         prefix = DEFAULT_KEY_PREFIX if key_prefix is None else str(key_prefix)
         if not _KEY_PREFIX.fullmatch(prefix):
@@ -101,6 +106,7 @@ class RedisSessionTrackerStore(TrackerStore):
             )
         self.key_prefix = prefix
         self.record_exp = seconds("record_exp", record_exp)
+        self.trim_parse_data = to_bool("trim_parse_data", trim_parse_data)
         try:
             settings = RedisSettings.from_endpoint(host=host, **kwargs)
         except TypeError as error:  # an unknown key
@@ -253,7 +259,7 @@ class RedisSessionTrackerStore(TrackerStore):
             return 0, events
         last = json.loads(tail)
         for index in range(len(events) - 1, -1, -1):
-            if _comparable(events[index]) == last:
+            if json.loads(_stored(events[index], self.trim_parse_data)) == last:
                 return stored, events[index + 1 :]
         return stored, events
 
@@ -276,7 +282,7 @@ class RedisSessionTrackerStore(TrackerStore):
                 ttl_ms,
                 len(starts),
                 *starts,
-                *(json.dumps(event.as_dict()) for event in new_events),
+                *(_stored(event, self.trim_parse_data) for event in new_events),
             ],
         )
         return bool(appended), int(length)

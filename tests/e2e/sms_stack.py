@@ -87,6 +87,7 @@ class SmsStack:
     tracker_store: str = "stores.redis_store.RedisSessionTrackerStore"
     lock_store: str = "stores.lock_store.RedisTicketLockStore"
     debug: bool = False  # --debug for the Rasa and action servers
+    store_options: dict[str, Any] = field(default_factory=dict)  # tracker store
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
@@ -187,9 +188,10 @@ class SmsStack:
         if self.redis_server.password:
             store += f"  password: {self.redis_server.password}\n"
         endpoints = self.workdir / "endpoints.yml"
+        options = "".join(f"  {k}: {v}\n" for k, v in self.store_options.items())
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f"tracker_store:\n  type: {self.tracker_store}\n{store}"
+            f"tracker_store:\n  type: {self.tracker_store}\n{store}{options}"
             f"lock_store:\n  type: {self.lock_store}\n{store}"
         )
         self._spawn(

@@ -424,3 +424,109 @@ async def test_redis_down_raises_instead_of_returning_none(
         await strict.retrieve(CUSTOMER)
     with pytest.raises(redis.exceptions.ConnectionError):
         await strict.save(tracker)
+
+
+# A real parse of "what are your hours" by the trained model, as Rasa stores it.
+PARSE = {
+    "text": "what are your hours",
+    "intent": {
+        "name": "faq",
+        "confidence": 0.97,
+        "full_retrieval_intent_name": "faq/hours",
+    },
+    "entities": [],
+    "text_tokens": [[0, 4], [5, 8], [9, 13], [14, 19]],
+    "intent_ranking": [
+        {"name": name, "confidence": round(0.97 / (i + 1), 4)}
+        for i, name in enumerate(
+            "faq greet inform affirm deny goodbye thanks stop out_of_scope book".split()
+        )
+    ],
+    "response_selector": {
+        "all_retrieval_intents": ["faq"],
+        "faq": {
+            "response": {
+                "responses": [{"text": "Our hours."}],
+                "confidence": 0.93,
+                "intent_response_key": "faq/hours",
+                "utter_action": "utter_faq/hours",
+            },
+            "ranking": [
+                {"confidence": 0.93 / (i + 1), "intent_response_key": f"faq/t{i}"}
+                for i in range(8)
+            ],
+        },
+    },
+}
+
+
+def faq_turn() -> list[Event]:
+    return session(0, turns=0) + [
+        UserUttered(
+            "what are your hours",
+            PARSE["intent"],
+            PARSE["entities"],
+            PARSE,
+            timestamp=T0 + 5,
+            input_channel="twilio_sms",
+            message_id="SM1",
+            metadata={"to": "+15017122661"},
+        ),
+        ActionExecuted("action_answer_faq", timestamp=T0 + 6),
+    ]
+
+
+async def test_a_message_is_stored_without_its_full_rankings(
+    store: RedisSessionTrackerStore,
+):
+    tracker = DialogueStateTracker.from_events(CUSTOMER, faq_turn())
+    await store.save(tracker)
+    raw = await store.redis.get().lrange(store.events_key(CUSTOMER), 0, -1)
+    user = next(json.loads(e) for e in raw if json.loads(e)["event"] == "user")
+    parse = user["parse_data"]
+    assert [i["name"] for i in parse["intent_ranking"]] == ["faq", "greet", "inform"]
+    assert "text_tokens" not in parse
+    assert parse["response_selector"] == {
+        "all_retrieval_intents": ["faq"],
+        "faq": {
+            "response": {
+                "intent_response_key": "faq/hours",
+                "utter_action": "utter_faq/hours",
+                "confidence": 0.93,
+            }
+        },
+    }
+    full = len(json.dumps(faq_turn()[-2].as_dict()))
+    assert len(json.dumps(user)) < full / 2  # the rankings were most of it
+
+    # What readers need is all there: intent, entities, the chosen FAQ topic...
+    again = await store.retrieve(CUSTOMER)
+    assert again is not None
+    latest = again.latest_message
+    assert latest is not None and latest.intent["name"] == "faq"
+    assert latest.full_retrieval_intent_name == "faq/hours"
+    assert latest.metadata == {"to": "+15017122661"}
+    assert "metadata" not in parse and "text" not in parse  # stored once, not twice
+    assert latest.parse_data["metadata"] == {"to": "+15017122661"}
+    assert latest.parse_data["text"] == "what are your hours"
+    assert latest.parse_data["message_id"] == "SM1"
+    from actions.faq import faq_topic
+
+    assert faq_topic(latest.parse_data) == "hours"
+    # ...and saving the untrimmed in-memory tracker again adds nothing.
+    unmarked = DialogueStateTracker.from_events(CUSTOMER, faq_turn())
+    await store.save(unmarked)
+    assert await store.redis.get().llen(store.events_key(CUSTOMER)) == len(raw)
+
+
+async def test_trimming_can_be_turned_off(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(trim_parse_data="false")
+    await store.save(DialogueStateTracker.from_events(CUSTOMER, faq_turn()))
+    raw = await store.redis.get().lrange(store.events_key(CUSTOMER), 0, -1)
+    user = next(json.loads(e) for e in raw if json.loads(e)["event"] == "user")
+    assert (
+        user["parse_data"]
+        == json.loads(json.dumps(faq_turn()[-2].as_dict()))["parse_data"]
+    )
