@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,26 @@ class _Lua:
 
 APPEND_EVENTS = _Lua("append_events.lua")
 CURRENT_SESSION = _Lua("current_session.lua")
+TRIM_SESSIONS = _Lua("trim_sessions.lua")
+DEFAULT_RETENTION_DAYS = 365.0
+
+
+def _days(key: str, value: Any) -> float:
+    """A number of days from endpoints.yml; 0 means keep everything."""
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: expected a number of days, got {value!r}") from None
+    if days < 0:
+        raise ValueError(f"{key}: expected 0 (keep all) or more days, got {value!r}")
+    return days
+
+
+@dataclass
+class TrimReport:
+    conversations_deleted: int = 0
+    conversations_trimmed: int = 0
+    events_removed: int = 0
 
 
 class RedisSessionTrackerStore(TrackerStore):
@@ -91,12 +112,14 @@ class RedisSessionTrackerStore(TrackerStore):
         record_exp: Any = None,
         key_prefix: str | None = None,
         trim_parse_data: Any = True,
+        retention_days: Any = DEFAULT_RETENTION_DAYS,
         **kwargs: Any,
     ) -> None:
         """Connection keys as `RedisSettings.from_endpoint` (Rasa's, + socket_timeout).
 
         `trim_parse_data` (default true) stores a message's parse without the
-        full intent and response rankings (stores/event_trim.py). An unknown or
+        full intent and response rankings (stores/event_trim.py). `retention_days`
+        (default 365, 0 keeps everything) is what `trim` keeps. An unknown or
         malformed key stops start-up: a typo must not run a server.
         """
         prefix = DEFAULT_KEY_PREFIX if key_prefix is None else str(key_prefix)
@@ -107,6 +130,7 @@ class RedisSessionTrackerStore(TrackerStore):
         self.key_prefix = prefix
         self.record_exp = seconds("record_exp", record_exp)
         self.trim_parse_data = to_bool("trim_parse_data", trim_parse_data)
+        self.retention_days = _days("retention_days", retention_days)
         try:
             settings = RedisSettings.from_endpoint(host=host, **kwargs)
         except TypeError as error:  # an unknown key
@@ -206,6 +230,43 @@ class RedisSessionTrackerStore(TrackerStore):
         return [
             member async for member, _ in client.zscan_iter(self.index_key, count=1000)
         ]
+
+    async def trim(self, now: float | None = None, batch: int = 500) -> TrimReport:
+        """Apply `retention_days`: forget what happened before it, session by session.
+
+        A conversation with no save since the cutoff is deleted whole; any other
+        loses the sessions that ended before it (one Lua call each, so a turn never
+        sees half a trim). Run periodically (connectors/housekeeping.py).
+        """
+        report = TrimReport()
+        if not self.retention_days:
+            return report
+        cutoff = (time.time() if now is None else now) - self.retention_days * 86400
+        client = self.redis.get()
+        while True:
+            gone = await client.zrangebyscore(
+                self.index_key, "-inf", f"({cutoff}", start=0, num=batch
+            )
+            if not gone:
+                break
+            pipe = client.pipeline(transaction=False)
+            for sender_id in gone:
+                pipe.delete(self.events_key(sender_id), self.sessions_key(sender_id))
+            pipe.zrem(self.index_key, *gone)
+            await pipe.execute()
+            report.conversations_deleted += len(gone)
+        async for sender_id, _ in client.zscan_iter(self.index_key, count=batch):
+            removed = int(
+                await TRIM_SESSIONS(
+                    client,
+                    [self.events_key(sender_id), self.sessions_key(sender_id)],
+                    [cutoff],
+                )
+            )
+            if removed:
+                report.conversations_trimmed += 1
+                report.events_removed += removed
+        return report
 
     async def close(self) -> None:
         """Close this event loop's client (Rasa never closes a tracker store)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from rasa.shared.core.trackers import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
-from stores.redis_store import RedisSessionTrackerStore
+from stores.redis_store import RedisSessionTrackerStore, TrimReport
 from tests.redis_server import RedisServer, free_port
 
 DB = 9
@@ -530,3 +531,89 @@ async def test_trimming_can_be_turned_off(
         user["parse_data"]
         == json.loads(json.dumps(faq_turn()[-2].as_dict()))["parse_data"]
     )
+
+
+DAY = 86400.0
+
+
+def dated_session(start: float, text: str) -> list[Event]:
+    return [
+        ActionExecuted("action_session_start", timestamp=start),
+        SessionStarted(timestamp=start),
+        ActionExecuted("action_listen", timestamp=start),
+        UserUttered(text, {"name": "greet", "confidence": 1.0}, timestamp=start + 1),
+        ActionExecuted("utter_greet", timestamp=start + 2),
+        ActionExecuted("action_listen", timestamp=start + 2),
+    ]
+
+
+async def test_trim_drops_sessions_that_ended_before_the_retention(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(retention_days=365)
+    now = time.time()
+    old, older_but_running, recent = now - 500 * DAY, now - 380 * DAY, now - 3 * DAY
+    events = (
+        dated_session(old, "first")
+        + dated_session(older_but_running, "second")
+        + dated_session(recent, "third")
+    )
+    await store.save(DialogueStateTracker.from_events(CUSTOMER, events))
+    current = await store.retrieve(CUSTOMER)  # marked before the trim
+    assert current is not None
+
+    report = await store.trim(now=now)
+
+    # "first" ended when "second" began, before the cutoff: gone. "second" ran
+    # until "third" began, inside the retention: kept, as is "third".
+    full = await store.retrieve_full_tracker(CUSTOMER)
+    assert full is not None
+    assert [e.text for e in full.events if isinstance(e, UserUttered)] == [
+        "second",
+        "third",
+    ]
+    assert (report.conversations_trimmed, report.events_removed) == (1, 6)
+    assert await store.redis.get().lrange(store.sessions_key(CUSTOMER), 0, -1) == [
+        "0",
+        "6",
+    ]
+    again = await store.retrieve(CUSTOMER)
+    assert again is not None
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["third"]
+
+    # A turn that read its session before the trim still saves exactly once.
+    current.update(UserUttered("fourth", {"name": "greet", "confidence": 1.0}))
+    await store.save(current)
+    full = await store.retrieve_full_tracker(CUSTOMER)
+    assert full is not None
+    texts = [e.text for e in full.events if isinstance(e, UserUttered)]
+    assert texts == ["second", "third", "fourth"]
+
+
+async def test_trim_deletes_a_conversation_quiet_for_the_whole_retention(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(retention_days="30")
+    await store.save(
+        DialogueStateTracker.from_events(CUSTOMER, dated_session(time.time(), "hi"))
+    )
+    assert await store.trim(now=time.time() + 29 * DAY) == TrimReport()
+    report = await store.trim(now=time.time() + 31 * DAY)
+    assert report.conversations_deleted == 1
+    assert not await store.exists(CUSTOMER)
+    assert await store.redis.get().keys("*") == []  # nothing of it is left
+
+
+async def test_retention_zero_keeps_everything(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(retention_days=0)
+    await store.save(
+        DialogueStateTracker.from_events(
+            CUSTOMER, dated_session(time.time() - 900 * DAY, "hi")
+        )
+    )
+    assert await store.trim(now=time.time() + 900 * DAY) == TrimReport()
+    assert await store.exists(CUSTOMER)
+    with pytest.raises(ValueError, match="retention_days"):
+        make_store(retention_days="-1")
