@@ -219,12 +219,17 @@ class ReplyStore:
 
     async def give_up(self, reply: Reply) -> None:
         """Nothing more is sent for this reply, even if its entry is seen again."""
-        await self.redis.hset(redis_keys.reply(reply.customer, reply.key), "gave_up", 1)
+        key = redis_keys.reply(reply.customer, reply.key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "gave_up", 1)
+            pipe.expire(key, self.keep_seconds)
+            await pipe.execute()
 
     async def first_report(self, reply: Reply, index: int) -> bool:
         """True once per part: a failed part is reported to the operator once."""
-        return bool(
-            await self.redis.hsetnx(
-                redis_keys.reply(reply.customer, reply.key), f"reported:{index}", 1
-            )
-        )
+        key = redis_keys.reply(reply.customer, reply.key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, f"reported:{index}", 1)
+            pipe.expire(key, self.keep_seconds)
+            first, _ = await pipe.execute()
+        return bool(first)

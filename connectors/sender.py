@@ -137,6 +137,7 @@ class _Claim:
 
     def __init__(self, redis: Redis, to: str, part_id: str) -> None:
         self.redis = redis
+        self.part_id = part_id  # what logs name: the key holds the number
         self.key = redis_keys.part_sent(to, part_id)
         self.token = f"{SENDING}:{uuid.uuid4().hex}"
 
@@ -154,7 +155,7 @@ class _Claim:
                 keys=[self.key], args=[self.token, value, PART_KEEP_SECONDS]
             )
         except Exception as err:
-            logger.warning("could not record the send of %s: %r", self.key, err)
+            logger.warning("could not record the send of %s: %r", self.part_id, err)
 
 
 class TwilioSender:
@@ -247,7 +248,7 @@ class TwilioSender:
         try:
             return await claim.take() is None
         except Exception as err:  # still ours or pending: the caller settles it
-            logger.warning("could not claim %s again: %r", claim.key, err)
+            logger.warning("could not claim %s again: %r", claim.part_id, err)
             return True
 
     async def _attempts(
@@ -270,7 +271,8 @@ class TwilioSender:
                     )
                 # 5xx: Twilio may have queued it; re-sending could send it twice.
                 status = "unknown" if err.status >= 500 else "failed"
-                logger.warning("send: %s %s", code, err.msg)
+                # The code only: Twilio's message can quote the number.
+                logger.warning("send: Twilio error %s (HTTP %s)", code, err.status)
                 return SendResult(None, status, attempt, segments, code, str(err.msg))
             except aiohttp.ClientConnectorError as err:
                 if attempt < attempts:

@@ -138,13 +138,14 @@ async def test_a_reply_refused_past_the_retry_window_is_recorded_undeliverable(
     settings = worker_settings(
         emulator,
         redis_server,
+        send_attempts=1,
         reply_retry_seconds=1,
         reply_retry_max_interval_seconds=0.3,
     )
     replica = await Replica.start(settings, bot)
     try:
-        await control(emulator, refuse_sends_ms=2500)
-        refusal_ends = time.monotonic() + 2.5
+        await control(emulator, refuse_sends_ms=4000)  # well past the 1 s window
+        refusal_ends = time.monotonic() + 4
         lost = await text_in(replica.inbox, "first question")
         records = await wait_for_records(redis, redis_keys.FAILED_SENDS, 1)
         await asyncio.sleep(refusal_ends - time.monotonic() + 0.1)
