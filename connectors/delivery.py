@@ -86,7 +86,7 @@ class ReplyDelivery:
             reply.key,
             index + 1,
             len(parts),
-            _reason(result),
+            _logged(result),
             reply.tries + 1,
             delay,
         )
@@ -104,7 +104,12 @@ class ReplyDelivery:
         if not await self.replies.first_report(reply, index):
             return
         logger.warning(
-            "%s: part %d of %d %s: %s", reply.key, index + 1, parts, outcome, reason
+            "%s: part %d of %d %s (%s)",
+            reply.key,
+            index + 1,
+            parts,
+            outcome,
+            _logged(result),
         )
         try:
             await failures.failed_send(
@@ -130,4 +135,11 @@ def retry_delay(tries: int, cap: float) -> float:
 def _reason(result: SendResult) -> str:
     if result.error_code is not None:
         return f"{result.error_code} {result.error_message or ''}".strip()
+    return result.error_message or result.status
+
+
+def _logged(result: SendResult) -> str:
+    """The reason as logged: Twilio's code alone, its message can quote the number."""
+    if result.error_code is not None:
+        return f"Twilio error {result.error_code}"
     return result.error_message or result.status
