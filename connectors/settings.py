@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,7 +38,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class SmsSettings:
     account_sid: str
-    auth_token: str
+    auth_token: str = field(repr=False)
     public_url: str  # the base URL Twilio calls, e.g. https://bot.example.com
     numbers: tuple[str, ...] = ()
     messaging_service_sid: str | None = None

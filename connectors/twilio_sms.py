@@ -96,6 +96,12 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
     return True
 
 
+def _unwrapped_tracker_store(app: Sanic) -> Any:
+    """The configured tracker store, out of Rasa's FailSafeTrackerStore wrapper."""
+    store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
+    return getattr(store, "_tracker_store", store)
+
+
 def _reraise(error: Exception) -> None:
     raise error
 
@@ -208,6 +214,7 @@ class TwilioSmsInput(InputChannel):
                     decode_responses=True,
                 )
             ),
+            tracker_store=lambda: _unwrapped_tracker_store(app),
         )
         self._no_silent_fallback(app)
         app.config.GRACEFUL_SHUTDOWN_TIMEOUT = min(

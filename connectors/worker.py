@@ -23,12 +23,14 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from connectors import failures, redis_keys, suppression, turn_errors
 from connectors.delivery import ReplyDelivery
+from connectors.housekeeping import Housekeeping
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry, Inbox
 from connectors.replies import ReplyStore
@@ -48,6 +50,7 @@ from stores.contacts import ContactStore
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
+HOUSEKEEPING_POLL_SECONDS = 600.0  # how often a replica asks for today's clean-up
 FAILURES_KEEP_SECONDS = 7 * 24 * 3600  # an entry's failure count (redis_keys)
 
 __all__ = ["Conversations", "MEDIA_ONLY_TEXT", "OnNewMessage", "SmsWorker"]
@@ -64,6 +67,7 @@ class SmsWorker:
         conversations: Conversations,
         inactivity: Inactivity | None = None,
         contacts: ContactStore | None = None,
+        tracker_store: Callable[[], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.inactivity = inactivity
@@ -85,6 +89,11 @@ class SmsWorker:
         )
         self.delivery = ReplyDelivery(settings, redis, sender, self.replies)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.housekeeping = (
+            Housekeeping(redis, tracker_store, self.consumer)
+            if tracker_store is not None
+            else None
+        )
         self.lease_ms = int(settings.owner_lease_seconds * 1000)
         self._read_block_ms = _read_block_ms(redis)
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
@@ -105,6 +114,12 @@ class SmsWorker:
             self._tasks.append(
                 asyncio.create_task(
                     self._supervise(self._watch_inactivity), name="sms-inactivity"
+                )
+            )
+        if self.housekeeping is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._supervise(self._housekeep), name="sms-housekeeping"
                 )
             )
 
@@ -128,6 +143,13 @@ class SmsWorker:
                     sorted(t.get_name() for t in pending),
                 )
         self._tasks, self._draining = [], {}
+
+    async def _housekeep(self) -> None:
+        """Daily clean-up (connectors/housekeeping.py); one replica per day runs it."""
+        assert self.housekeeping is not None
+        while not self._stopping:
+            await self.housekeeping.tick()
+            await asyncio.sleep(HOUSEKEEPING_POLL_SECONDS)
 
     async def _ensure_group(self) -> None:
         try:

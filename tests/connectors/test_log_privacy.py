@@ -74,3 +74,23 @@ def test_every_logger_goes_through_it(caplog: pytest.LogCaptureFixture) -> None:
     assert "+1415***2671" in text
     assert "+14155552671" not in text and "s3cret-auth-token-value" not in text
     assert "pw123456" not in text
+
+
+def test_settings_reprs_hold_no_secret() -> None:
+    from connectors.settings import SmsSettings
+    from stores.redis_client import RedisSettings
+
+    sms = SmsSettings.from_credentials(
+        {
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": "twilio-secret-token-123",
+            "public_url": "https://bot.example.com",
+            "numbers": "+15017122661",
+            "redis_url": "redis://:redis-pass-456@127.0.0.1:6390/0",
+        }
+    )
+    assert "twilio-secret-token-123" not in repr(sms)
+    redis = RedisSettings.from_endpoint(host="127.0.0.1", password="redis-pass-789")
+    assert "redis-pass-789" not in repr(redis)
+    # The URL form is in the repr, but never reaches a log line whole.
+    assert "redis-pass-456" not in redact(repr(sms))
