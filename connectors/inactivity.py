@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from connectors import redis_keys
 
 WAITING, WARNED, CLOSED = "waiting", "warned", "closed"
+KEEP_AT_LEAST = 30 * 86400  # seconds a conversation's phase hash outlives its last step
 _CLAIM = """
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if due and tonumber(due) <= tonumber(ARGV[2]) then
@@ -61,6 +62,7 @@ class Inactivity:
                 redis_keys.inactivity(customer),
                 mapping={"phase": WAITING, "business": business_number, "pair": pair},
             )
+            pipe.expire(redis_keys.inactivity(customer), self.keep_seconds)
             pipe.zadd(redis_keys.INACTIVITY_WARN, {customer: now + self.warning_after})
             pipe.zrem(redis_keys.INACTIVITY_CLOSE, customer)
             await pipe.execute()
@@ -94,11 +96,23 @@ class Inactivity:
         now = time.time() if now is None else now
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(redis_keys.inactivity(customer), "phase", WARNED)
+            pipe.expire(redis_keys.inactivity(customer), self.keep_seconds)
             pipe.zadd(redis_keys.INACTIVITY_CLOSE, {customer: now + self.grace})
             await pipe.execute()
 
     async def closed(self, customer: str) -> None:
-        await self.redis.hset(redis_keys.inactivity(customer), "phase", CLOSED)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(redis_keys.inactivity(customer), "phase", CLOSED)
+            pipe.expire(redis_keys.inactivity(customer), self.keep_seconds)
+            await pipe.execute()
+
+    @property
+    def keep_seconds(self) -> int:
+        """How long a conversation's phase matters: past the warning and the grace
+        period, and past Rasa's own session expiry (a "closed" conversation's next
+        text starts a new session; once Rasa's 24 h expiry passed, Rasa does that
+        itself). 30 days covers both with room."""
+        return int(max(KEEP_AT_LEAST, self.warning_after + self.grace + 86400))
 
     async def is_closed(self, customer: str) -> bool:
         phase = await self.redis.hget(redis_keys.inactivity(customer), "phase")

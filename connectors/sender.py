@@ -34,12 +34,15 @@ from twilio.rest import Client
 from connectors import redis_keys, suppression
 from connectors.settings import SmsSettings
 from connectors.sms_text import SmsPart
-from connectors.status import record_status
+from connectors.status import KEEP_SECONDS, record_status
 
 logger = logging.getLogger(__name__)
 
 #: How long a part's send record is kept: longer than any entry stays queued.
 PART_KEEP_SECONDS = 7 * 24 * 3600
+#: The `sent` list keeps a conversation's newest message ids, for 30 days after
+#: the last one (each message hash expires on its own after that too).
+SENT_KEPT = 1000
 SENDING, PENDING = "sending", "pending"
 # Claim a part for one request: free (no record), "pending" (Twilio certainly did
 # not take it) or already ours. Anything else is returned: another sender's
@@ -320,7 +323,10 @@ class TwilioSender:
             )
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(redis_keys.message(to, sid), mapping=fields)
+                pipe.expire(redis_keys.message(to, sid), KEEP_SECONDS)
                 pipe.rpush(redis_keys.sent(to), sid)
+                pipe.ltrim(redis_keys.sent(to), -SENT_KEPT, -1)
+                pipe.expire(redis_keys.sent(to), KEEP_SECONDS)
                 await pipe.execute()
         except Exception:  # the text went out; losing its record must not stop replies
             # By SID only: the fields hold the customer's number and the text.
