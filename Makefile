@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-shutdown validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-shutdown soak validate pytest test-stories crossval lock lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,6 +69,10 @@ test: validate train test-stories pytest  ## everything CI runs
 test-shutdown: install train  ## 20 stops of the whole stack under CPU load; prints N/20
 	@scripts/redis.sh install
 	@scripts/test-shutdown.sh $${RUNS:-20}
+
+soak: install train  ## fault soak: 2 replicas, 20 phones, 5 min of faults; figures to bench/RESULTS.md
+	@scripts/redis.sh install
+	$(BIN)/python -m bench.soak $(ARGS)
 
 crossval: install  ## 5-fold NLU cross-validation; fails if weighted intent F1 < 0.90
 	$(BIN)/rasa test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
