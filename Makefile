@@ -58,7 +58,7 @@ validate: install  ## rasa data validate, warnings are errors
 
 pytest: install train  ## the pytest suite (starts its own Redis and servers)
 	@scripts/redis.sh install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 test-stories: train  ## rasa test on tests/test_stories.yml, any wrong prediction fails
 	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
