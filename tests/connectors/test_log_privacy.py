@@ -90,7 +90,10 @@ def test_settings_reprs_hold_no_secret() -> None:
         }
     )
     assert "twilio-secret-token-123" not in repr(sms)
-    redis = RedisSettings.from_endpoint(host="127.0.0.1", password="redis-pass-789")
+    redis = RedisSettings.from_endpoint(
+        host="127.0.0.1",
+        password="redis-pass-789",  # noqa: S106 - a test value
+    )
     assert "redis-pass-789" not in repr(redis)
     # The URL form is in the repr, but never reaches a log line whole.
     assert "redis-pass-456" not in redact(repr(sms))
