@@ -240,10 +240,61 @@ class Soak:
                 "turns_twice": twice,
             }
         figures.replica_kills, figures.redis_pauses = self.kills, self.pauses
+        if figures.replies_lost:
+            self.explain_losses()
         figures.keys_without_ttl = audit_keys(
             [self.server.url_for(db) for db in (self.stack.db, self.stack.db + 1)]
         )
         return figures
+
+    def explain_losses(self) -> None:
+        """For each phone with fewer answers than texts: what Redis holds for each
+        of its texts (reply record, part records, queue), in
+        bench/results/soak-losses.json, before the stack and its Redis go."""
+        client = redis_sync.Redis.from_url(self.stack.redis_url, decode_responses=True)
+        report: dict[str, object] = {}
+        for phone in self.phones:
+            received = self.answers(phone)
+            if received >= len(phone.sent):
+                continue
+            tag = f"sms:{{{phone.number}}}"
+            turns = [
+                e.get("message_id")
+                for e in self.stack.tracker(phone.number)["events"]
+                if e["event"] == "user"
+            ]
+            texts = {}
+            for sid in phone.sent:
+                parts = {
+                    key: client.get(key)
+                    for key in client.scan_iter(f"{tag}:part:{sid}*", count=1000)
+                }
+                texts[sid] = {
+                    "turns_in_tracker": turns.count(sid),
+                    "reply": client.hgetall(f"{tag}:reply:{sid}"),
+                    "parts": parts,
+                }
+            report[phone.number] = {
+                "sent": len(phone.sent),
+                "received": received,
+                "queue": client.lrange(f"{tag}:queue", 0, -1),
+                "texts": {
+                    sid: entry
+                    for sid, entry in texts.items()
+                    if entry["turns_in_tracker"] != 1
+                    or not entry["reply"]
+                    or not entry["parts"]
+                    or any(
+                        "sending" in str(v) or '"failed"' in str(v)
+                        for v in entry["parts"].values()
+                    )
+                },
+                "failed_sends": client.lrange("sms:failed_sends", 0, 50),
+                "dead_letters": client.lrange("sms:dead_letters", 0, 50),
+            }
+        RAW.mkdir(parents=True, exist_ok=True)
+        (RAW / "soak-losses.json").write_text(json.dumps(report, indent=2) + "\n")
+        print(f"losses explained in {RAW / 'soak-losses.json'}", file=sys.stderr)
 
     def close(self) -> None:
         try:
