@@ -41,12 +41,12 @@ from pathlib import Path
 
 import redis as redis_sync  # the soak drives from outside, like the tests
 
+from bench.results_md import replace_section
 from tests.e2e.sms_stack import BUSINESS, SmsStack, http
 from tests.redis_server import RedisServer, free_port
 from tools.keyspace import audit_keys
 
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "results"
 BEGIN = "<!-- soak:begin -->"
 END = "<!-- soak:end -->"
@@ -333,13 +333,7 @@ with the same MessageSid. Counted after the queues drained.
 | --- | --- |
 {rows}
 {END}"""
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    replace_section(section, BEGIN, END)
 
 
 def main() -> None:

@@ -23,12 +23,12 @@ from typing import Any
 
 import redis as redis_sync  # the benchmark drives from outside, like the tests
 
+from bench.results_md import replace_section
 from tests.actions.trackers import mdy, next_weekday
 from tests.e2e.sms_stack import SmsStack
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "results"
 BEGIN = "<!-- turn_bytes:begin -->"
 END = "<!-- turn_bytes:end -->"
@@ -136,13 +136,7 @@ ranking, no token offsets, no second copy of the text and message id).
 | --- | --- | --- | --- |
 {chr(10).join(rows)}
 {END}"""
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    replace_section(section, BEGIN, END)
 
 
 def main() -> None:

@@ -36,13 +36,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bench.results_md import replace_section
 from connectors.inbound import InboundSms
 from connectors.inbox import Inbox
 from tests.e2e.sms_stack import SmsStack
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "results"
 DATA = ROOT / "var" / "bench"  # on the disk, where a real deployment keeps its AOF
 POLICIES = ("everysec", "always")
@@ -151,13 +151,7 @@ of texts already answered 200 if the machine itself goes down (a Redis crash alo
 loses nothing: the OS still has the data); `always` loses none. Choose with
 `REDIS_APPENDFSYNC` (scripts/redis.sh); docs/deployment.md has the trade-off.
 {END}"""
-    text = RESULTS.read_text()
-    if BEGIN in text:
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    replace_section(section, BEGIN, END)
 
 
 def main() -> None:
