@@ -180,7 +180,10 @@ class Turns:
                 1.0,
             )
         except Exception as err:  # the record then goes stale, and is taken over
-            logger.warning("%s: could not release its turn: %r", entry.id, err)
+            # The error's type only: its text may quote what it was given.
+            logger.warning(
+                "%s: could not release its turn: %s", entry.id, type(err).__name__
+            )
 
     async def store(self, entry: Entry, texts: list[str], token: str = "") -> Reply:
         parts = shape_turn(
