@@ -12,10 +12,12 @@ export PYTHONHASHSEED := 0
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (CI sandboxes set it) no .pyc
+# is ever written, and every rasa process compiles rasa and tensorflow again (~19 s).
 $(VENV)/.installed: requirements.lock
 	@test -x $(BIN)/python || "$$(scripts/python310.sh)" -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv==0.13.9
-	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv with the locked dependencies
