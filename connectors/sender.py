@@ -11,8 +11,12 @@ certainly does not have the text, so a later try cannot make a double.
 A part sent with a `part_id` is sent at most once, whoever sends it and however
 often: a record per part is claimed before each request ("sending"), set back to
 "pending" when Twilio certainly did not take it, and holds the result afterwards.
-A claim found "sending" (a request that may have reached Twilio when its sender
-died or lost Redis) is never sent again: it is reported as `unknown`.
+A claim found "sending" is another sender's request in flight, or one whose
+sender died mid-request. Once it is older than any request could take, Twilio's
+message list is asked: a message to the customer with the same body created
+after the claim means Twilio took it (it is recorded, not sent again); none
+means the request never arrived, and the part is sent. Only a claim that may
+still be in flight, or a list Twilio cannot answer, gives `unknown`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import aiohttp
 from redis.asyncio import Redis
@@ -63,6 +68,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# Replace one exact value (a dead sender's claim) with ours or with the result.
+_REPLACE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+#: A claim older than one request's timeout plus this is from a sender that died.
+CLAIM_GRACE_SECONDS = 5.0
+#: Twilio's clock and ours may differ; a message created this much before the
+#: claim still counts as the claimed send.
+CLOCK_SKEW_SECONDS = 120.0
 RETRYABLE_CODES = {20429}
 OPTED_OUT = 21610
 FAILED_CODES = {21211, 21408, 21614, 21612, 30034}
@@ -121,6 +139,17 @@ class SendResult:
         return cls(**data, replayed=True)
 
 
+def _claimed_at(record: bytes | str) -> float | None:
+    """When a "sending:<token>:<epoch>" claim was taken; None for a result."""
+    text = record.decode() if isinstance(record, bytes) else record
+    if not text.startswith(SENDING + ":"):
+        return None
+    try:
+        return float(text.rsplit(":", 1)[1])
+    except ValueError:
+        return 0.0  # an old-format claim: its time is unknown, treat it as stale
+
+
 def backoff(
     attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP
 ) -> float:
@@ -142,12 +171,21 @@ class _Claim:
         self.redis = redis
         self.part_id = part_id  # what logs name: the key holds the number
         self.key = redis_keys.part_sent(to, part_id)
-        self.token = f"{SENDING}:{uuid.uuid4().hex}"
+        self.token = f"{SENDING}:{uuid.uuid4().hex}:{time.time():.3f}"
 
     async def take(self) -> bytes | str | None:
         """None when this request may go; else the part's record."""
         return await self.redis.register_script(_CLAIM)(
             keys=[self.key], args=[self.token, PENDING, PART_KEEP_SECONDS]
+        )
+
+    async def replace(self, stale: bytes | str, value: str) -> bool:
+        """Overwrite a dead sender's claim, only if it is still that claim."""
+        old = stale.decode() if isinstance(stale, bytes) else stale
+        return bool(
+            await self.redis.register_script(_REPLACE)(
+                keys=[self.key], args=[old, value, PART_KEEP_SECONDS]
+            )
         )
 
     async def settle(self, value: str) -> None:
@@ -205,7 +243,9 @@ class TwilioSender:
             if claim is not None:
                 earlier = await claim.take()
                 if earlier is not None:
-                    return SendResult.replay(earlier, part.segments)
+                    found = await self._interrupted(claim, earlier, to, sender, part)
+                    if found is not None:
+                        return found
         except Exception as err:  # Redis, or a record that cannot be read
             logger.warning(
                 "%s not sent, will be retried: redis: %r", part_id or "a text", err
@@ -228,6 +268,56 @@ class TwilioSender:
         if result.retryable:
             return result  # not final: kept out of the message log until it is
         return await self._record(to, pair, part, result)
+
+    async def _interrupted(
+        self,
+        claim: _Claim,
+        earlier: bytes | str,
+        to: str,
+        sender: str | None,
+        part: SmsPart,
+    ) -> SendResult | None:
+        """What to do with a part another sender claimed: its stored result, or,
+        if that sender died mid-request, Twilio's answer to "do you have it?".
+
+        None means: this sender now holds the claim and sends the part. A claim
+        younger than one request could take may still be in flight: `unknown`.
+        """
+        claimed_at = _claimed_at(earlier)
+        stale_after = self.settings.send_timeout_seconds + CLAIM_GRACE_SECONDS
+        if claimed_at is None or time.time() - claimed_at < stale_after:
+            return SendResult.replay(earlier, part.segments)
+        try:
+            messages = await self.client.messages.list_async(to=to, limit=20)
+        except Exception as err:  # cannot ask: do not risk a double
+            logger.warning("could not look up %s at Twilio: %r", claim.part_id, err)
+            return SendResult.replay(earlier, part.segments)
+        since = datetime.fromtimestamp(claimed_at - CLOCK_SKEW_SECONDS, timezone.utc)
+        for message in messages:
+            created = message.date_created
+            if (
+                message.body == part.body
+                and (
+                    not sender
+                    or self.settings.messaging_service_sid
+                    or message.from_ == sender
+                )
+                and created is not None
+                and created >= since
+            ):
+                result = SendResult(
+                    message.sid,
+                    str(message.status),
+                    0,
+                    int(message.num_segments or part.segments),
+                    replayed=True,
+                )
+                await claim.replace(earlier, result.to_json())
+                return result
+        if await claim.replace(earlier, claim.token):
+            logger.info("%s: interrupted send not at Twilio, sending it", claim.part_id)
+            return None
+        return SendResult.replay(earlier, part.segments)  # someone else got there
 
     async def _create(
         self, kwargs: dict[str, str], segments: int, claim: _Claim | None = None

@@ -209,6 +209,45 @@ async def fetch_message(request: web.Request) -> web.Response:
     return web.json_response(message_resource(msg), headers=_request_id_header())
 
 
+async def list_messages(request: web.Request) -> web.Response:
+    """`GET …/Messages.json`: newest first, filtered by To and From, one page.
+
+    Enough of Twilio's list for a sender to ask "did this text reach Twilio?"
+    after a crash; the date filters and paging beyond the first page are not
+    emulated.
+    """
+    state = request.app[STATE]
+    await _latency(state)
+    if (denied := authenticate(request, state)) is not None:
+        return denied
+    to = request.query.get("To")
+    from_ = request.query.get("From")
+    try:
+        size = max(1, min(1000, int(request.query.get("PageSize", "50"))))
+    except ValueError:
+        return bad_request(20001, "PageSize must be a number")
+    found = [
+        message_resource(msg)
+        for msg in state.log.newest_first()
+        if (to is None or msg.to == to) and (from_ is None or msg.from_ == from_)
+    ][:size]
+    uri = request.path_qs
+    return web.json_response(
+        {
+            "messages": found,
+            "end": max(0, len(found) - 1),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        },
+        headers=_request_id_header(),
+    )
+
+
 def _request_id_header() -> dict[str, Any]:
     return {"Twilio-Request-Id": new_sid("RQ")}
 
@@ -216,3 +255,4 @@ def _request_id_header() -> dict[str, Any]:
 def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{BASE}/Messages.json", create_message)
     app.router.add_get(f"{BASE}/Messages/{{message_sid}}.json", fetch_message)
+    app.router.add_get(f"{BASE}/Messages.json", list_messages)

@@ -57,6 +57,9 @@ class MessageLog:
     def clear(self) -> None:
         self._by_sid.clear()
 
+    def newest_first(self) -> list[StoredMessage]:
+        return sorted(self._by_sid.values(), key=lambda m: m.index, reverse=True)
+
     def wake_all(self) -> None:
         """Let long-polls return at once (shutdown)."""
         self._wake()

@@ -3,6 +3,7 @@ retry only what Twilio did not take, never send twice, never raise."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -174,10 +175,47 @@ async def test_a_part_is_sent_at_most_once_whoever_sends_it_again(
     assert len(await sent(emulator)) == 2
 
 
-async def test_a_part_whose_sender_died_mid_request_is_never_sent_again(
+async def test_a_part_whose_sender_died_before_twilio_had_it_is_sent_once(
     sender: TwilioSender, emulator: str, redis: Redis
 ) -> None:
-    await redis.set(redis_keys.part_sent(CUSTOMER, "SMa:0"), "sending:dead-worker")
+    """A replica killed between claiming a part and Twilio's answer leaves the
+    claim; once it is older than a request could take, Twilio is asked, and a
+    part Twilio does not have goes out, once."""
+    stale = f"sending:dead-worker:{time.time() - 60:.3f}"
+    await redis.set(redis_keys.part_sent(CUSTOMER, "SMa:0"), stale)
+    result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert (result.status, result.replayed) == ("queued", False)
+    again = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert again.replayed and again.sid == result.sid
+    assert [m["body"] for m in await sent(emulator)] == [part().body]
+
+
+async def test_a_part_whose_sender_died_after_twilio_took_it_is_not_sent_again(
+    sender: TwilioSender, emulator: str, redis: Redis
+) -> None:
+    claimed_at = time.time() - 60
+    await redis.set(
+        redis_keys.part_sent(CUSTOMER, "SMa:0"), f"sending:dead:{claimed_at:.3f}"
+    )
+    # What the dead sender's request did before it died: Twilio has the text.
+    other = TwilioSender(sender.settings, redis)
+    try:
+        took = await other.send(CUSTOMER, BUSINESS, part())
+    finally:
+        await other.close()
+    result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert (result.sid, result.replayed) == (took.sid, True)
+    assert len(await sent(emulator)) == 1
+    stored = await redis.get(redis_keys.part_sent(CUSTOMER, "SMa:0"))
+    assert took.sid is not None and took.sid.encode() in stored
+
+
+async def test_a_part_another_sender_is_sending_now_is_left_to_it(
+    sender: TwilioSender, emulator: str, redis: Redis
+) -> None:
+    await redis.set(
+        redis_keys.part_sent(CUSTOMER, "SMa:0"), f"sending:alive:{time.time():.3f}"
+    )
     result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
     assert (result.status, result.replayed) == ("unknown", True)
     assert await sent(emulator) == []

@@ -212,6 +212,19 @@ async def test_fetch_shows_the_status_moving_to_delivered(twilio: Client) -> Non
     assert fetched.date_sent is not None
 
 
+async def test_list_is_newest_first_and_filters_by_to_and_from(
+    twilio: Client,
+) -> None:
+    first = await twilio.messages.create_async(to=CUSTOMER, from_=BUSINESS, body="1")
+    second = await twilio.messages.create_async(to=CUSTOMER, from_=BUSINESS, body="2")
+    await twilio.messages.create_async(to="+15551230002", from_=BUSINESS, body="x")
+    listed = await twilio.messages.list_async(to=CUSTOMER, limit=20)
+    assert [m.sid for m in listed] == [second.sid, first.sid]
+    assert listed[0].date_created is not None and listed[0].body == "2"
+    none = await twilio.messages.list_async(to=CUSTOMER, from_="+15550000000")
+    assert none == []
+
+
 async def rest_error(coro: Any) -> TwilioRestException:
     with pytest.raises(TwilioRestException) as caught:
         await coro
