@@ -15,8 +15,9 @@ A claim found "sending" is another sender's request in flight, or one whose
 sender died mid-request. Once it is older than any request could take, Twilio's
 message list is asked: a message to the customer with the same body created
 after the claim means Twilio took it (it is recorded, not sent again); none
-means the request never arrived, and the part is sent. Only a claim that may
-still be in flight, or a list Twilio cannot answer, gives `unknown`.
+means the request never arrived, and the part is sent. A claim that may still
+be in flight is tried again later (its sender may yet record the result); only a
+list Twilio cannot answer gives `unknown`.
 """
 
 from __future__ import annotations
@@ -281,12 +282,15 @@ class TwilioSender:
         if that sender died mid-request, Twilio's answer to "do you have it?".
 
         None means: this sender now holds the claim and sends the part. A claim
-        younger than one request could take may still be in flight: `unknown`.
+        younger than one request could take may still be in flight: try again
+        later (retryable), by when it holds a result or is stale.
         """
         claimed_at = _claimed_at(earlier)
-        stale_after = self.settings.send_timeout_seconds + CLAIM_GRACE_SECONDS
-        if claimed_at is None or time.time() - claimed_at < stale_after:
+        if claimed_at is None:
             return SendResult.replay(earlier, part.segments)
+        stale_after = self.settings.send_timeout_seconds + CLAIM_GRACE_SECONDS
+        if time.time() - claimed_at < stale_after:
+            return _taken_elsewhere(0, part.segments)
         try:
             messages = await self.client.messages.list_async(to=to, limit=20)
         except Exception as err:  # cannot ask: do not risk a double

@@ -213,11 +213,17 @@ async def test_a_part_whose_sender_died_after_twilio_took_it_is_not_sent_again(
 async def test_a_part_another_sender_is_sending_now_is_left_to_it(
     sender: TwilioSender, emulator: str, redis: Redis
 ) -> None:
-    await redis.set(
-        redis_keys.part_sent(CUSTOMER, "SMa:0"), f"sending:alive:{time.time():.3f}"
-    )
-    result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
-    assert (result.status, result.replayed) == ("unknown", True)
+    """A claim younger than one request may be in flight: not sent, not given up
+    (retryable); once that sender records its result, the result is the answer."""
+    key = redis_keys.part_sent(CUSTOMER, "SMa:0")
+    await redis.set(key, f"sending:alive:{time.time():.3f}")
+    waiting = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert (waiting.retryable, waiting.replayed, waiting.sid) == (True, True, None)
+    assert await sent(emulator) == []
+    done = SendResult("SMdone", "queued", 1, 1)
+    await redis.set(key, done.to_json())
+    later = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert (later.sid, later.replayed, later.retryable) == ("SMdone", True, False)
     assert await sent(emulator) == []
 
 
