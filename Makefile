@@ -44,12 +44,10 @@ import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS
 	@test -n "$(FILE)" || { echo "usage: make import-contacts FILE=contacts.csv"; exit 2; }
 	@scripts/redis.sh install
 	@scripts/redis.sh start >/dev/null
-	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6390}/0}" \
-	  $(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
+	$(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
 
 failed-sends: install  ## replies not delivered and texts given up on [ARGS=--json|--show-text]
-	@REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:$${REDIS_PORT:-6390}/0}" \
-	  $(BIN)/python -m tools.failed_sends $(ARGS)
+	@$(BIN)/python -m tools.failed_sends $(ARGS)
 
 shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install

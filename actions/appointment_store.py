@@ -17,22 +17,13 @@ from redis.asyncio import Redis
 
 from actions.business import Service
 from actions.scheduling import Booked
+from redisio import keys as redis_keys
+from redisio import scripts
 
-PREFIX = "{appointments}"
-SCHEDULE_KEY = f"{PREFIX}:schedule"  # zset: id -> start epoch (active ones only)
-ENDS_KEY = f"{PREFIX}:ends"  # hash: id -> end epoch (active ones only)
 # Longest appointment we look back for when checking overlaps.
 MAX_DURATION = timedelta(hours=12)
 
 ACTIVE = ("booked", "confirmed")
-
-
-def appointment_key(appointment_id: str) -> str:
-    return f"{PREFIX}:appt:{appointment_id}"
-
-
-def customer_key(customer: str) -> str:
-    return f"{PREFIX}:customer:{customer}"
 
 
 class SlotTaken(Exception):
@@ -54,36 +45,12 @@ class Appointment:
         return self.status in ACTIVE
 
 
-# KEYS: schedule, ends, customer zset, appointment hash
-# ARGV: id, start_ts, end_ts, lookback_s, then field/value pairs for the hash
-_PLACE = """
-local start_ts = tonumber(ARGV[2])
-local end_ts = tonumber(ARGV[3])
-local others = redis.call('ZRANGEBYSCORE', KEYS[1], start_ts - tonumber(ARGV[4]),
-                          '(' .. ARGV[3])
-for _, other in ipairs(others) do
-  if other ~= ARGV[1] then
-    local other_end = tonumber(redis.call('HGET', KEYS[2], other))
-    if other_end and other_end > start_ts then return 0 end
-  end
-end
-redis.call('ZADD', KEYS[1], start_ts, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], end_ts)
-redis.call('ZADD', KEYS[3], start_ts, ARGV[1])
-for i = 5, #ARGV, 2 do
-  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
-end
-return 1
-"""
-
-
 class AppointmentStore:
     """The clinic's diary. One instance per process, over a shared Redis client."""
 
     def __init__(self, redis: Redis, timezone: ZoneInfo) -> None:
         self._redis = redis
         self._tz = timezone
-        self._place = redis.register_script(_PLACE)
 
     async def book(
         self, customer: str, service: Service, start: datetime, name: str
@@ -112,38 +79,44 @@ class AppointmentStore:
     async def cancel(self, appointment: Appointment) -> Appointment:
         cancelled = replace(appointment, status="cancelled")
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(SCHEDULE_KEY, appointment.id)
-            pipe.hdel(ENDS_KEY, appointment.id)
-            pipe.hset(appointment_key(appointment.id), "status", "cancelled")
+            pipe.zrem(redis_keys.APPOINTMENT_SCHEDULE, appointment.id)
+            pipe.hdel(redis_keys.APPOINTMENT_ENDS, appointment.id)
+            pipe.hset(redis_keys.appointment(appointment.id), "status", "cancelled")
             await pipe.execute()
         return cancelled
 
     async def confirm(self, appointment: Appointment) -> Appointment:
-        await self._redis.hset(appointment_key(appointment.id), "status", "confirmed")
+        await self._redis.hset(
+            redis_keys.appointment(appointment.id), "status", "confirmed"
+        )
         return replace(appointment, status="confirmed")
 
     async def get(self, appointment_id: str) -> Appointment | None:
-        fields = await self._redis.hgetall(appointment_key(appointment_id))
+        fields = await self._redis.hgetall(redis_keys.appointment(appointment_id))
         return self._from_hash(fields) if fields else None
 
     async def upcoming(self, customer: str, now: datetime) -> list[Appointment]:
         """Active appointments that have not ended yet, soonest first."""
         since = (now - MAX_DURATION).timestamp()
-        ids = await self._redis.zrangebyscore(customer_key(customer), since, "+inf")
-        found = [await self.get(_text(i)) for i in ids]
+        ids = await self._redis.zrangebyscore(
+            redis_keys.customer_appointments(customer), since, "+inf"
+        )
+        found = [await self.get(i) for i in ids]
         return [a for a in found if a and a.active and a.end > now]
 
     async def booked_between(self, start: datetime, end: datetime) -> list[Booked]:
         """Every active appointment overlapping [start, end), for free-slot search."""
         scored = await self._redis.zrangebyscore(
-            SCHEDULE_KEY,
+            redis_keys.APPOINTMENT_SCHEDULE,
             (start - MAX_DURATION).timestamp(),
             f"({end.timestamp()}",
             withscores=True,
         )
         if not scored:
             return []
-        ends = await self._redis.hmget(ENDS_KEY, [i for i, _ in scored])
+        ends = await self._redis.hmget(
+            redis_keys.APPOINTMENT_ENDS, [i for i, _ in scored]
+        )
         booked = []
         for (_, s), e in zip(scored, ends, strict=True):
             if e is None:
@@ -163,12 +136,13 @@ class AppointmentStore:
             "end", appointment.end.isoformat(),
             "status", appointment.status,
         )  # fmt: skip
-        placed = await self._place(
+        placed = await scripts.APPOINTMENT_PLACE(
+            self._redis,
             keys=[
-                SCHEDULE_KEY,
-                ENDS_KEY,
-                customer_key(appointment.customer),
-                appointment_key(appointment.id),
+                redis_keys.APPOINTMENT_SCHEDULE,
+                redis_keys.APPOINTMENT_ENDS,
+                redis_keys.customer_appointments(appointment.customer),
+                redis_keys.appointment(appointment.id),
             ],
             args=[
                 appointment.id,
@@ -184,8 +158,7 @@ class AppointmentStore:
     def _at(self, epoch: float) -> datetime:
         return datetime.fromtimestamp(epoch, self._tz)
 
-    def _from_hash(self, raw: dict) -> Appointment:
-        f = {_text(k): _text(v) for k, v in raw.items()}
+    def _from_hash(self, f: dict[str, str]) -> Appointment:
         return Appointment(
             id=f["id"],
             customer=f["customer"],
@@ -195,7 +168,3 @@ class AppointmentStore:
             end=datetime.fromisoformat(f["end"]).astimezone(self._tz),
             status=f["status"],
         )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

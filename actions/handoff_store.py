@@ -12,9 +12,8 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-PREFIX = "{handoff}"
-REQUESTS_STREAM = f"{PREFIX}:requests"
-PENDING_KEY = f"{PREFIX}:pending"
+from redisio import keys as redis_keys
+
 # The stream is a log for staff tools; keep it bounded.
 STREAM_MAXLEN = 10_000
 
@@ -38,9 +37,9 @@ class HandoffStore:
         payload["last_messages"] = list(request.last_messages)
         encoded = json.dumps(payload)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(PENDING_KEY, request.customer, encoded)
+            pipe.hset(redis_keys.HANDOFF_PENDING, request.customer, encoded)
             pipe.xadd(
-                REQUESTS_STREAM,
+                redis_keys.HANDOFF_REQUESTS,
                 {"customer": request.customer, "request": encoded},
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
@@ -48,7 +47,7 @@ class HandoffStore:
             await pipe.execute()
 
     async def pending(self, customer: str) -> HandoffRequest | None:
-        raw = await self._redis.hget(PENDING_KEY, customer)
+        raw = await self._redis.hget(redis_keys.HANDOFF_PENDING, customer)
         if raw is None:
             return None
         data = json.loads(raw)

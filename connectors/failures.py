@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys
+from redisio import keys as redis_keys
 
 CAP = 10_000
 KEEP_SECONDS = 30 * 24 * 3600

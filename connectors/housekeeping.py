@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from connectors import redis_keys
+from redisio import keys as redis_keys
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Housekeeping:
             return 0
         removed = 0
         for consumer in consumers:
-            name = _text(consumer.get("name"))
+            name = str(consumer.get("name"))
             if (
                 name != self.own_consumer
                 and int(consumer.get("idle", 0)) >= self.dead_after_ms
@@ -103,7 +103,3 @@ class Housekeeping:
         report = await self.run()
         logger.info("housekeeping took %.1f s", time.monotonic() - started)
         return report
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

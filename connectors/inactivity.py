@@ -19,18 +19,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys
+from redisio import keys as redis_keys
+from redisio import scripts
 
 WAITING, WARNED, CLOSED = "waiting", "warned", "closed"
 KEEP_AT_LEAST = 30 * 86400  # seconds a conversation's phase hash outlives its last step
-_CLAIM = """
-local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if due and tonumber(due) <= tonumber(ARGV[2]) then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -46,7 +39,6 @@ class Inactivity:
         self.redis = redis
         self.warning_after = warning_after
         self.grace = grace
-        self._claim = redis.register_script(_CLAIM)
 
     @property
     def enabled(self) -> bool:
@@ -68,21 +60,18 @@ class Inactivity:
             await pipe.execute()
 
     async def due(self, schedule: str, now: float, limit: int = 100) -> list[str]:
-        found = await self.redis.zrangebyscore(schedule, "-inf", now, 0, limit)
-        return [c.decode() if isinstance(c, bytes) else c for c in found]
+        return list(await self.redis.zrangebyscore(schedule, "-inf", now, 0, limit))
 
     async def claim(self, schedule: str, customer: str, now: float) -> bool:
         """True for exactly one caller per due step."""
-        return bool(await self._claim(keys=[schedule], args=[customer, now]))
+        return bool(
+            await scripts.INACTIVITY_CLAIM(
+                self.redis, keys=[schedule], args=[customer, now]
+            )
+        )
 
     async def get(self, customer: str) -> IdleConversation | None:
-        raw = await self.redis.hgetall(redis_keys.inactivity(customer))
-        fields = {
-            (k.decode() if isinstance(k, bytes) else k): (
-                v.decode() if isinstance(v, bytes) else v
-            )
-            for k, v in raw.items()
-        }
+        fields = await self.redis.hgetall(redis_keys.inactivity(customer))
         if "phase" not in fields:
             return None
         return IdleConversation(

@@ -24,59 +24,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys
 from connectors.inbound import InboundSms, Media
 from connectors.keywords import Keyword
-
-# KEYS[5]: MessageSids of opt-out and opt-in words, kept after the seen mark
-# expires: a captured STOP or START posted again later changes nothing.
-_ACCEPT = """
-local keyword = ARGV[2] == 'opt_out' or ARGV[2] == 'opt_in'
-if keyword and redis.call('ZSCORE', KEYS[5], ARGV[7]) then return 'duplicate' end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return 'duplicate'
-end
-if keyword then
-  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[7])
-  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -1 - tonumber(ARGV[9]))
-end
-local opted_out = redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1
-  or redis.call('HEXISTS', KEYS[3], '*') == 1
-if ARGV[2] == 'opt_out' then
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
-  redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[5])
-  return 'opted_out'
-end
-if opted_out then
-  if ARGV[2] == 'opt_in' then
-    redis.call('HDEL', KEYS[3], ARGV[3], '*')
-    redis.call('RPUSH', KEYS[4], ARGV[3] .. ' ' .. ARGV[6])
-    return 'opted_in'
-  end
-  return 'suppressed'
-end
-redis.call('RPUSH', KEYS[2], ARGV[4])
-if ARGV[2] == 'help' then return 'help' end
-return 'queued'
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return redis.call('LLEN', KEYS[2])
-"""
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_ACK = """
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then return redis.call('LPOP', KEYS[1]) and 1 end
-return 0
-"""
-
+from redisio import keys as redis_keys
+from redisio import scripts
 
 #: Opt-out/opt-in MessageSids kept per customer (the newest), for replays.
 KEYWORD_SIDS_KEPT = 1000
@@ -138,10 +89,6 @@ class Inbox:
     def __init__(self, redis: Redis, dedupe_seconds: int) -> None:
         self.redis = redis
         self.dedupe_seconds = dedupe_seconds
-        self._accept = redis.register_script(_ACCEPT)
-        self._release = redis.register_script(_RELEASE)
-        self._renew = redis.register_script(_RENEW)
-        self._ack = redis.register_script(_ACK)
 
     async def accept(self, sms: InboundSms, keyword: Keyword | None) -> Outcome:
         """Store the text durably, or record that it needs no turn; atomic per text."""
@@ -165,7 +112,8 @@ class Inbox:
         # The work index first: if this process dies after the Lua call, the sweep
         # still finds the queue.
         await self.redis.zadd(redis_keys.WORK, {customer: now}, nx=True)
-        result = await self._accept(
+        result = await scripts.INBOX_ACCEPT(
+            self.redis,
             keys=[
                 redis_keys.seen(customer, sms.message_sid),
                 redis_keys.queue(customer),
@@ -185,7 +133,7 @@ class Inbox:
                 KEYWORD_SIDS_KEPT,
             ],
         )
-        outcome = Outcome(result.decode() if isinstance(result, bytes) else result)
+        outcome = Outcome(result)
         if outcome.wakes_worker:
             # Indexed again after the Lua call: a worker's forget_if_idle that
             # removed the conversation before this text was queued cannot leave it
@@ -207,34 +155,41 @@ class Inbox:
 
     async def renew(self, customer: str, token: str, lease_ms: int) -> bool:
         return bool(
-            await self._renew(keys=[redis_keys.owner(customer)], args=[token, lease_ms])
+            await scripts.INBOX_RENEW(
+                self.redis, keys=[redis_keys.owner(customer)], args=[token, lease_ms]
+            )
         )
 
     async def release(self, customer: str, token: str) -> int:
         """Give the conversation up; returns how many entries are still waiting."""
         return int(
-            await self._release(
+            await scripts.INBOX_RELEASE(
+                self.redis,
                 keys=[redis_keys.owner(customer), redis_keys.queue(customer)],
                 args=[token],
             )
         )
 
-    async def head(self, customer: str) -> tuple[bytes, Entry] | None:
+    async def head(self, customer: str) -> tuple[str, Entry] | None:
         raw = await self.redis.lindex(redis_keys.queue(customer), 0)
         if raw is None:
             return None
         return raw, Entry.from_json(raw)
 
-    async def drop_head(self, customer: str, raw: bytes) -> bool:
+    async def drop_head(self, customer: str, raw: str) -> bool:
         """Remove the entry once done; a no-op if someone else already did."""
-        return bool(await self._ack(keys=[redis_keys.queue(customer)], args=[raw]))
+        return bool(
+            await scripts.INBOX_ACK(
+                self.redis, keys=[redis_keys.queue(customer)], args=[raw]
+            )
+        )
 
     async def waiting(self, older_than: float, limit: int = 100) -> list[str]:
         """Conversations that had work queued before `older_than` (epoch seconds)."""
         found = await self.redis.zrangebyscore(
             redis_keys.WORK, "-inf", older_than, start=0, num=limit
         )
-        return [c.decode() if isinstance(c, bytes) else c for c in found]
+        return list(found)
 
     async def forget_if_idle(self, customer: str) -> None:
         """Drop a conversation from the work index when its queue is empty.

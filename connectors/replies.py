@@ -16,68 +16,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys
 from connectors.sms_text import SmsPart
+from redisio import keys as redis_keys
+from redisio import scripts
 
 #: How long a reply record is kept: longer than any entry stays queued.
 KEEP_SECONDS = 7 * 24 * 3600
-
-_BEGIN = """
-if redis.call('HSETNX', KEYS[1], 'token', ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'started_at', ARGV[2], 'alive_at', ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  return 1
-end
-return 0
-"""
-
-# While the turn runs, its worker's lease keeper says it is alive.
-_BEAT = """
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1]
-  and redis.call('HEXISTS', KEYS[1], 'parts') == 0 then
-  redis.call('HSET', KEYS[1], 'alive_at', ARGV[2])
-  return 1
-end
-return 0
-"""
-
-# Another worker's turn gave no sign of life: first note the suspicion, and take
-# the turn over only if no sign came for ARGV[3] seconds after that. A silence
-# that was a Redis outage ends with a sign as soon as Redis is back, so no outage,
-# however long, makes a living turn look dead.
-_TAKE_OVER = """
-if redis.call('HEXISTS', KEYS[1], 'parts') == 1 then return 0 end
-local alive = tonumber(redis.call('HGET', KEYS[1], 'alive_at') or '0')
-local suspected = tonumber(redis.call('HGET', KEYS[1], 'suspected_at') or '0')
-local now = tonumber(ARGV[2])
-if suspected <= alive then
-  redis.call('HSET', KEYS[1], 'suspected_at', ARGV[2])
-  return 0
-end
-if now - suspected < tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'token', ARGV[1], 'started_at', ARGV[2],
-  'alive_at', ARGV[2])
-redis.call('HDEL', KEYS[1], 'suspected_at')
-return 1
-"""
-
-# A turn that failed before it stored its parts: the next attempt may start it.
-_ABANDON = """
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1]
-  and redis.call('HEXISTS', KEYS[1], 'parts') == 0 then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-# The first stored parts win: a takeover and a late original store the same turn.
-_FINISH = """
-redis.call('HSETNX', KEYS[1], 'parts', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'business', ARGV[2])
-redis.call('HSETNX', KEYS[1], 'token', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return redis.call('HGETALL', KEYS[1])
-"""
 
 
 @dataclass(frozen=True)
@@ -123,36 +67,27 @@ class Reply:
         )
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _pairs(flat: list[bytes | str]) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
+def _pairs(flat: list[str]) -> dict[str, str]:
+    """HGETALL's answer as a Lua script returns it: a flat list of field, value."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 class ReplyStore:
     def __init__(self, redis: Redis, keep_seconds: int = KEEP_SECONDS) -> None:
         self.redis = redis
         self.keep_seconds = keep_seconds
-        self._begin = redis.register_script(_BEGIN)
-        self._finish = redis.register_script(_FINISH)
-        self._beat = redis.register_script(_BEAT)
-        self._take_over = redis.register_script(_TAKE_OVER)
-        self._abandon = redis.register_script(_ABANDON)
 
     async def get(self, customer: str, key: str) -> Reply | None:
         raw = await self.redis.hgetall(redis_keys.reply(customer, key))
         if not raw:
             return None
-        return Reply.from_hash(
-            customer, key, {_text(k): _text(v) for k, v in raw.items()}
-        )
+        return Reply.from_hash(customer, key, raw)
 
     async def begin(self, customer: str, key: str, token: str) -> bool:
         """Claim the turn for `token`; False if someone started it before."""
         return bool(
-            await self._begin(
+            await scripts.REPLY_BEGIN(
+                self.redis,
                 keys=[redis_keys.reply(customer, key)],
                 args=[token, time.time(), self.keep_seconds],
             )
@@ -161,8 +96,10 @@ class ReplyStore:
     async def beat(self, customer: str, key: str, token: str) -> bool:
         """The turn `token` runs is still running; False if it is not its turn."""
         return bool(
-            await self._beat(
-                keys=[redis_keys.reply(customer, key)], args=[token, time.time()]
+            await scripts.REPLY_BEAT(
+                self.redis,
+                keys=[redis_keys.reply(customer, key)],
+                args=[token, time.time()],
             )
         )
 
@@ -170,7 +107,8 @@ class ReplyStore:
         """Make a silent turn `token`'s once it stayed silent for `confirm`
         seconds after the first call noticed; False until then."""
         return bool(
-            await self._take_over(
+            await scripts.REPLY_TAKE_OVER(
+                self.redis,
                 keys=[redis_keys.reply(reply.customer, reply.key)],
                 args=[token, time.time(), confirm],
             )
@@ -179,7 +117,9 @@ class ReplyStore:
     async def abandon(self, customer: str, key: str, token: str) -> bool:
         """Forget a turn that failed before storing parts, so it can start again."""
         return bool(
-            await self._abandon(keys=[redis_keys.reply(customer, key)], args=[token])
+            await scripts.REPLY_ABANDON(
+                self.redis, keys=[redis_keys.reply(customer, key)], args=[token]
+            )
         )
 
     async def finish(
@@ -192,7 +132,8 @@ class ReplyStore:
     ) -> Reply:
         """Store the turn's parts, unless someone stored them first: theirs win."""
         stored = json.dumps([[p.body, p.encoding, p.segments] for p in parts])
-        flat = await self._finish(
+        flat = await scripts.REPLY_FINISH(
+            self.redis,
             keys=[redis_keys.reply(customer, key)],
             args=[stored, business or "", token, self.keep_seconds],
         )

@@ -37,10 +37,12 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from connectors import redis_keys, suppression
+from connectors import suppression
 from connectors.settings import SmsSettings
 from connectors.sms_text import SmsPart
 from connectors.status import KEEP_SECONDS, record_status
+from redisio import keys as redis_keys
+from redisio import scripts
 
 logger = logging.getLogger(__name__)
 
@@ -50,33 +52,6 @@ PART_KEEP_SECONDS = 7 * 24 * 3600
 #: the last one (each message hash expires on its own after that too).
 SENT_KEPT = 1000
 SENDING, PENDING = "sending", "pending"
-# Claim a part for one request: free (no record), "pending" (Twilio certainly did
-# not take it) or already ours. Anything else is returned: another sender's
-# "sending:<token>" or the stored result.
-_CLAIM = """
-local state = redis.call('GET', KEYS[1])
-if state == false or state == ARGV[2] or state == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-  return false
-end
-return state
-"""
-# Record how our request ended, only while the claim is still ours.
-_SETTLE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0
-"""
-# Replace one exact value (a dead sender's claim) with ours or with the result.
-_REPLACE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0
-"""
 #: A claim older than one request's timeout plus this is from a sender that died.
 CLAIM_GRACE_SECONDS = 5.0
 #: Twilio's clock and ours may differ; a message created this much before the
@@ -123,9 +98,8 @@ class SendResult:
         )
 
     @classmethod
-    def replay(cls, raw: str | bytes, segments: int) -> SendResult:
+    def replay(cls, text: str, segments: int) -> SendResult:
         """The stored outcome of a part sent before; "sending" may have gone out."""
-        text = raw.decode() if isinstance(raw, bytes) else raw
         if text.startswith(SENDING):
             return cls(
                 None,
@@ -140,9 +114,8 @@ class SendResult:
         return cls(**data, replayed=True)
 
 
-def _claimed_at(record: bytes | str) -> float | None:
+def _claimed_at(text: str) -> float | None:
     """When a "sending:<token>:<epoch>" claim was taken; None for a result."""
-    text = record.decode() if isinstance(record, bytes) else record
     if not text.startswith(SENDING + ":"):
         return None
     try:
@@ -174,18 +147,17 @@ class _Claim:
         self.key = redis_keys.part_sent(to, part_id)
         self.token = f"{SENDING}:{uuid.uuid4().hex}:{time.time():.3f}"
 
-    async def take(self) -> bytes | str | None:
+    async def take(self) -> str | None:
         """None when this request may go; else the part's record."""
-        return await self.redis.register_script(_CLAIM)(
-            keys=[self.key], args=[self.token, PENDING, PART_KEEP_SECONDS]
+        return await scripts.PART_CLAIM(
+            self.redis, keys=[self.key], args=[self.token, PENDING, PART_KEEP_SECONDS]
         )
 
-    async def replace(self, stale: bytes | str, value: str) -> bool:
+    async def replace(self, stale: str, value: str) -> bool:
         """Overwrite a dead sender's claim, only if it is still that claim."""
-        old = stale.decode() if isinstance(stale, bytes) else stale
         return bool(
-            await self.redis.register_script(_REPLACE)(
-                keys=[self.key], args=[old, value, PART_KEEP_SECONDS]
+            await scripts.PART_REPLACE(
+                self.redis, keys=[self.key], args=[stale, value, PART_KEEP_SECONDS]
             )
         )
 
@@ -193,8 +165,8 @@ class _Claim:
         """Record how our request ended. Failing to leaves "sending": never sent
         again, at the price of an `unknown` later (at most once)."""
         try:
-            await self.redis.register_script(_SETTLE)(
-                keys=[self.key], args=[self.token, value, PART_KEEP_SECONDS]
+            await scripts.PART_SETTLE(
+                self.redis, keys=[self.key], args=[self.token, value, PART_KEEP_SECONDS]
             )
         except Exception as err:
             logger.warning("could not record the send of %s: %r", self.part_id, err)
@@ -273,7 +245,7 @@ class TwilioSender:
     async def _interrupted(
         self,
         claim: _Claim,
-        earlier: bytes | str,
+        earlier: str,
         to: str,
         sender: str | None,
         part: SmsPart,

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from redisio import RedisSettings, default_url
+
 DEFAULT_FAILURE = (
     "Sorry, something went wrong on our side. Please try again in a few minutes."
 )
@@ -51,7 +53,7 @@ class SmsSettings:
     max_parts_per_turn: int = 3
     failure_message: str = DEFAULT_FAILURE
     help_message: str = DEFAULT_HELP
-    redis_url: str = "redis://127.0.0.1:6390/0"
+    redis_url: str = field(default_factory=default_url, repr=False)
     # How long a MessageSid is remembered: a signed webhook posted again within it
     # (Twilio's retry, or a captured request replayed) is a duplicate.
     dedupe_hours: int = 30 * 24
@@ -79,6 +81,11 @@ class SmsSettings:
     # optionally every new number becomes a contact.
     contact_matching: bool = True
     auto_create_contacts: bool = False
+
+    @property
+    def redis(self) -> RedisSettings:
+        """`redis_url`, parsed (checked once at start-up by `from_credentials`)."""
+        return RedisSettings.from_url(self.redis_url)
 
     @property
     def webhook_path(self) -> str:
@@ -158,9 +165,11 @@ class SmsSettings:
         values["inactivity_warning_message"] = (
             _text(raw, "inactivity_warning_message") or DEFAULT_INACTIVITY_WARNING
         )
-        values["redis_url"] = _text(raw, "redis_url") or cls.redis_url
-        if not values["redis_url"].startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError("twilio_sms.redis_url: expected redis://host:port/db")
+        values["redis_url"] = _text(raw, "redis_url") or default_url()
+        try:
+            RedisSettings.from_url(values["redis_url"])
+        except ValueError as error:
+            raise SettingsError(f"twilio_sms.redis_url: {error}") from None
         return cls(**values)
 
 

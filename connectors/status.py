@@ -12,7 +12,9 @@ from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys, suppression
+from connectors import suppression
+from redisio import keys as redis_keys
+from redisio import scripts
 
 RANK = {
     "unknown": 0,
@@ -31,28 +33,6 @@ RANK = {
 }
 KEEP_SECONDS = 30 * 24 * 3600
 OPTED_OUT = "21610"  # Twilio: the customer replied STOP to this sender
-
-# Opt-out first, dedupe mark after: Redis does not undo a script's earlier writes
-# when a later one fails, so a failure leaves nothing that makes Twilio's retry of
-# the callback look like a duplicate.
-_UPDATE = """
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 'duplicate' end
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
-  redis.call('RPUSH', KEYS[4], ARGV[6] .. ' ' .. ARGV[7])
-end
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('HSET', KEYS[1], 'at_' .. ARGV[1], ARGV[4])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error_code', ARGV[3]) end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-local current = tonumber(redis.call('HGET', KEYS[1], 'status_rank') or '-1')
-if tonumber(ARGV[2]) > current then
-  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'status_rank', ARGV[2])
-  return 'updated'
-end
-return 'stale'
-"""
 
 
 class InvalidStatus(ValueError):
@@ -73,8 +53,8 @@ async def record_status(
     `opt_out`: the business number (or "*") the customer is opted out of, in the
     same script, so a status is never filed without the opt-out it carries.
     """
-    script = redis.register_script(_UPDATE)
-    result = await script(
+    result = await scripts.STATUS_UPDATE(
+        redis,
         keys=[
             redis_keys.message(customer, sid),
             redis_keys.statuses_seen(customer, sid),
@@ -91,7 +71,7 @@ async def record_status(
             suppression.opt_out_record(reason) if opt_out else "",
         ],
     )
-    return result.decode() if isinstance(result, bytes) else str(result)
+    return str(result)
 
 
 async def handle_callback(redis: Redis, form: Mapping[str, str]) -> str:

@@ -12,7 +12,7 @@ import time
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys
+from redisio import keys as redis_keys
 
 
 async def is_suppressed(redis: Redis, customer: str, business: str | None) -> bool:
@@ -37,7 +37,4 @@ async def suppress(redis: Redis, customer: str, business: str, reason: str) -> N
 
 
 async def history(redis: Redis, customer: str) -> list[str]:
-    return [
-        v.decode() if isinstance(v, bytes) else str(v)
-        for v in await redis.lrange(redis_keys.opt_out_log(customer), 0, -1)
-    ]
+    return list(await redis.lrange(redis_keys.opt_out_log(customer), 0, -1))

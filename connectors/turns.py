@@ -24,13 +24,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from actions.formatting import Option, resolve_choice
-from connectors import redis_keys, turn_errors
+from connectors import turn_errors
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry
 from connectors.output import SmsOutput
 from connectors.replies import Reply, ReplyStore
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
+from redisio import keys as redis_keys
 from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)

@@ -27,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
+import redisio
 from connectors import access, keywords, log_privacy, process_exit, signature, status
 from connectors.conversations import RasaConversations
 from connectors.inactivity import Inactivity
@@ -185,12 +186,7 @@ class TwilioSmsInput(InputChannel):
     async def _start(
         self, app: Sanic, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
-        self.redis = Redis.from_url(
-            self.settings.redis_url,
-            socket_timeout=10,
-            socket_connect_timeout=3,
-            health_check_interval=30,
-        )
+        self.redis = redisio.client(self.settings.redis)
         self.inbox = Inbox(self.redis, self.settings.dedupe_hours * 3600)
         self.sender = TwilioSender(self.settings, self.redis)
 
@@ -206,14 +202,7 @@ class TwilioSmsInput(InputChannel):
                 self.settings.inactivity_warning_after_seconds,
                 self.settings.inactivity_grace_seconds,
             ),
-            ContactStore(
-                Redis.from_url(
-                    self.settings.redis_url,
-                    socket_timeout=10,
-                    socket_connect_timeout=3,
-                    decode_responses=True,
-                )
-            ),
+            ContactStore(self.redis),
             tracker_store=lambda: _unwrapped_tracker_store(app),
         )
         self._no_silent_fallback(app)
@@ -237,10 +226,8 @@ class TwilioSmsInput(InputChannel):
         if self.worker:
             await self.worker.stop()
         closing = [self.sender.close()] if self.sender else []
-        if self.worker and self.worker.contacts:
-            closing.append(self.worker.contacts.redis.close())
-        if self.redis:
-            closing.append(self.redis.close())
+        if self.redis:  # the process's clients: the stores are done with them too
+            closing.append(redisio.close_all())
         if not closing:
             return
         tasks = [asyncio.ensure_future(step) for step in closing]

@@ -28,7 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from connectors import failures, redis_keys, suppression, turn_errors
+from connectors import failures, suppression, turn_errors
 from connectors.delivery import ReplyDelivery
 from connectors.housekeeping import Housekeeping
 from connectors.inactivity import Inactivity
@@ -45,6 +45,7 @@ from connectors.turns import (
     TurnRunningElsewhere,
     Turns,
 )
+from redisio import keys as redis_keys
 from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)
@@ -198,13 +199,9 @@ class SmsWorker:
                         redis_keys.READY, redis_keys.READY_GROUP, *ids
                     )
                 for _id, fields in entries:
-                    customer = fields.get(b"customer") or fields.get("customer")
+                    customer = fields.get("customer")
                     if customer:
-                        self.schedule(
-                            customer.decode()
-                            if isinstance(customer, bytes)
-                            else customer
-                        )
+                        self.schedule(customer)
 
     async def _sweep(self) -> None:
         while not self._stopping:
@@ -325,7 +322,7 @@ class SmsWorker:
         return None
 
     async def _process_or_give_up(
-        self, lease: Lease, raw: bytes, entry: Entry
+        self, lease: Lease, raw: str, entry: Entry
     ) -> float | None:
         """process(), counting its failures: after the last allowed one the entry
         is dead-lettered and the customer told once, so that one bad entry cannot
@@ -362,7 +359,7 @@ class SmsWorker:
         return await self._give_up(customer, raw, entry, failed)
 
     async def _give_up(
-        self, customer: str, raw: bytes, entry: Entry, attempts: int
+        self, customer: str, raw: str, entry: Entry, attempts: int
     ) -> float | None:
         """Record the dead letter, then send the failure message (at most once)."""
         sms = entry.sms
@@ -378,8 +375,8 @@ class SmsWorker:
                 message_sid=sms.message_sid,
                 entry_id=entry.id,
                 attempts=attempts,
-                error=error.decode() if isinstance(error, bytes) else str(error),
-                entry=raw.decode() if isinstance(raw, bytes) else str(raw),
+                error=str(error),
+                entry=raw,
             )
             parts = shape_turn([shape_message(self.settings.failure_message)])
             notice = await self.replies.finish(customer, key, sms.to_number, parts)

@@ -28,7 +28,9 @@ MODE="${1:-server}"
 RASA_PORT="${RASA_PORT:-5005}"
 ACTION_PORT="${ACTION_PORT:-5055}"
 export REDIS_PORT="${REDIS_PORT:-6390}"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
+# The channel (credentials.yml), the stores (endpoints.yml) and the action server all
+# read REDIS_URL; its default is spelled once, in redisio/settings.py.
+export REDIS_URL="${REDIS_URL:-$(.venv/bin/python -m redisio.settings)}"
 export RASA_TELEMETRY_ENABLED=false
 LOG_DIR="${LOG_DIR:-var/log}"
 # Credentials for everything on the Rasa port except Twilio's signed webhooks and

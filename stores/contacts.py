@@ -17,14 +17,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 from redis.asyncio import Redis
 
-
-def contact_key(number: str) -> str:
-    """Hash of one contact; the `{number}` hash tag matches connectors/redis_keys.py."""
-    return f"contact:{{{number}}}"
-
-
-#: Zset index: number -> updated_at, for counting and listing without SCAN.
-INDEX_KEY = "contacts"
+from redisio import keys as redis_keys
+from redisio import scripts
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
@@ -42,52 +36,6 @@ _IMPOSSIBLE_REASONS = {
     ValidationResult.INVALID_LENGTH: "wrong length for its country",
     ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local number without its area code",
 }
-
-# KEYS[1] contact hash, KEYS[2] index. ARGV: number, now, source.
-# Returns {1} when it created the contact, else {0, <HGETALL of the existing one>}.
-_CREATE_IF_MISSING = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {0, redis.call('HGETALL', KEYS[1])}
-end
-redis.call('HSET', KEYS[1], 'tags', '[]', 'created_at', ARGV[2],
-           'updated_at', ARGV[2], 'source', ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return {1}
-"""
-
-# KEYS[1] index, KEYS[2..n] contact hashes. ARGV[1] now, ARGV[2] source, then four per
-# contact: number, name, email, tags as JSON ('' = keep the stored value).
-# Every key's type is checked before the first write: Redis does not roll a script
-# back, so an error half-way would leave half an import behind.
-_UPSERT_MANY = """
-local index_type = redis.call('TYPE', KEYS[1]).ok
-if index_type ~= 'none' and index_type ~= 'zset' then
-  return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' is a ' .. index_type ..
-                           ', not a zset: nothing written')
-end
-for i = 2, #KEYS do
-  local t = redis.call('TYPE', KEYS[i]).ok
-  if t ~= 'none' and t ~= 'hash' then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' is a ' .. t ..
-                             ', not a contact hash: nothing written')
-  end
-end
-local now, source, created = ARGV[1], ARGV[2], 0
-for i = 2, #KEYS do
-  local a = 3 + (i - 2) * 4
-  local key = KEYS[i]
-  if redis.call('EXISTS', key) == 0 then
-    created = created + 1
-    redis.call('HSET', key, 'created_at', now, 'tags', '[]')
-  end
-  redis.call('HSET', key, 'updated_at', now, 'source', source)
-  if ARGV[a + 1] ~= '' then redis.call('HSET', key, 'name', ARGV[a + 1]) end
-  if ARGV[a + 2] ~= '' then redis.call('HSET', key, 'email', ARGV[a + 2]) end
-  if ARGV[a + 3] ~= '' then redis.call('HSET', key, 'tags', ARGV[a + 3]) end
-  redis.call('ZADD', KEYS[1], now, ARGV[a])
-end
-return created
-"""
 
 
 def normalise_number(text: str, default_region: str | None) -> str:
@@ -180,11 +128,9 @@ class ContactStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._create_if_missing = redis.register_script(_CREATE_IF_MISSING)
-        self._upsert_many = redis.register_script(_UPSERT_MANY)
 
     async def get(self, number: str) -> Contact | None:
-        fields = await self.redis.hgetall(contact_key(number))
+        fields = await self.redis.hgetall(redis_keys.contact(number))
         return Contact.from_hash(number, fields) if fields else None
 
     async def create_if_missing(
@@ -197,8 +143,10 @@ class ContactStore:
         """
         _check_number(number)
         now = time.time() if now is None else float(now)
-        reply = await self._create_if_missing(
-            keys=[contact_key(number), INDEX_KEY], args=[number, repr(now), source]
+        reply = await scripts.CONTACT_CREATE_IF_MISSING(
+            self.redis,
+            keys=[redis_keys.contact(number), redis_keys.CONTACTS_INDEX],
+            args=[number, repr(now), source],
         )
         if reply[0] == 1:
             return Contact(number, None, None, (), now, now, source), True
@@ -222,12 +170,14 @@ class ContactStore:
         for contact in contacts:
             _check_number(contact.number)
         now = time.time() if now is None else float(now)
-        keys = [INDEX_KEY] + [contact_key(c.number) for c in contacts]
+        keys = [redis_keys.CONTACTS_INDEX] + [
+            redis_keys.contact(c.number) for c in contacts
+        ]
         args: list[str] = [repr(now), source]
         for c in contacts:
             tags = json.dumps(list(c.tags)) if c.tags else ""
             args += [c.number, c.name or "", c.email or "", tags]
-        return int(await self._upsert_many(keys=keys, args=args))
+        return int(await scripts.CONTACT_UPSERT_MANY(self.redis, keys=keys, args=args))
 
     async def count(self) -> int:
-        return int(await self.redis.zcard(INDEX_KEY))
+        return int(await self.redis.zcard(redis_keys.CONTACTS_INDEX))

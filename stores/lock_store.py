@@ -3,7 +3,7 @@
 Rasa's RedisLockStore issues tickets by reading, changing and writing back one JSON
 blob, so two replicas can draw the same ticket and run one conversation's turns at
 once (RasaHQ/rasa#9213); its waiters poll once a second. Here every step is one Lua
-script (stores/lua/lock_ticket.lua), a waiter is woken by a pub/sub message when the
+script (redisio/lua/lock_ticket.lua), a waiter is woken by a pub/sub message when the
 turn before it ends, and the holder's lease is renewed while its turn runs, so only a
 dead replica's lock expires. Key layout and Rasa's callers: docs/stores.md.
 """
@@ -28,8 +28,10 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import RedisError
 
-from stores.redis_client import LoopLocalRedis, RedisSettings, seconds
-from stores.redis_store import _Lua
+import redisio
+from redisio import Connection, RedisSettings, scripts
+from redisio import keys as redis_keys
+from redisio.settings import seconds
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ SUBSCRIBE_WAIT = 1.0  # seconds to wait for SUBSCRIBE's reply before relying on 
 IDLE_KEYS_MS = 24 * 3600 * 1000  # a crashed queue's keys expire after a day unused
 HELD, DROPPED = 1, -1
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]+")
-LOCK_TICKET = _Lua("lock_ticket.lua")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class _ReleaseListener:
     waits, so an uncontended turn publishes nothing and no connection idles here.
     """
 
-    def __init__(self, redis: LoopLocalRedis, channel: str) -> None:
+    def __init__(self, redis: Connection, channel: str) -> None:
         self.redis = redis
         self.channel = channel
         self.waiters: dict[str, set[asyncio.Event]] = {}
@@ -156,7 +157,7 @@ class RedisTicketLockStore(LockStore):
         lock_lifetime: Any = None,
         wait_timeout: Any = None,
         db: Any = 1,
-        **redis_keys: Any,
+        **connection: Any,
     ) -> None:
         prefix = DEFAULT_KEY_PREFIX if key_prefix is None else str(key_prefix)
         if not _KEY_PREFIX.fullmatch(prefix):
@@ -167,20 +168,19 @@ class RedisTicketLockStore(LockStore):
         self.lease = seconds("lock_lifetime", lock_lifetime) or DEFAULT_LEASE
         self.wait_timeout = seconds("wait_timeout", wait_timeout) or DEFAULT_WAIT
         try:
-            settings = RedisSettings.from_endpoint(db=db, **redis_keys)
+            settings = RedisSettings.from_endpoint(db=db, **connection)
         except TypeError as error:  # an unknown key
             raise ValueError(f"lock_store: {error}") from None
-        self.redis = LoopLocalRedis(settings)
+        self.redis = Connection(settings)
 
     def keys(self, conversation_id: str) -> list[str]:
         """next, serving, lease, tickets: one hash tag, so one cluster slot."""
-        tag = f"{self.key_prefix}:{{{conversation_id}}}"
-        return [f"{tag}:{name}" for name in ("next", "serving", "lease", "tickets")]
+        return redis_keys.lock_keys(self.key_prefix, conversation_id)
 
     @property
     def channel(self) -> str:
         """Pub/sub channel of releases that have a waiter; the message is the id."""
-        return f"{self.key_prefix}:released"
+        return redis_keys.lock_released(self.key_prefix)
 
     @asynccontextmanager
     async def lock(
@@ -226,12 +226,13 @@ class RedisTicketLockStore(LockStore):
                 await asyncio.shield(self._release(place))
 
     async def close(self) -> None:
-        """Close this event loop's client (Rasa never closes a lock store)."""
-        await self.redis.close()
+        """End of a test or tool: close this loop's Redis clients, which redisio
+        owns and other parts may share (Rasa never closes a lock store)."""
+        await redisio.close_all()
 
     async def _run(self, op: str, place: _Place) -> tuple[int, int, int]:
         """One atomic step: returns (ticket, state, serving ticket)."""
-        ticket, state, serving = await LOCK_TICKET(
+        ticket, state, serving = await scripts.LOCK_TICKET(
             self.redis.get(),
             self.keys(place.conversation_id),
             [op, place.ticket, place.token, int(place.lease * 1000), IDLE_KEYS_MS]

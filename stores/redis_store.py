@@ -9,13 +9,11 @@ what it added. Key layout and Rasa's callers: docs/stores.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -25,10 +23,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
+import redisio
+from redisio import Connection, RedisSettings, scripts
+from redisio import keys as redis_keys
+from redisio.settings import seconds, to_bool
 from stores.event_trim import trimmed
-from stores.redis_client import LoopLocalRedis, RedisSettings, seconds, to_bool
 
 DEFAULT_KEY_PREFIX = "tracker"
 READ_CHUNK = 1000  # events per LRANGE when reading a whole history
@@ -57,25 +57,6 @@ def _stored(event: Event, trim: bool) -> str:
     return json.dumps(trimmed(data) if trim else data)
 
 
-class _Lua:
-    """A script from stores/lua, sent by SHA and re-sent whole after a Redis restart."""
-
-    def __init__(self, name: str) -> None:
-        self.source = (Path(__file__).parent / "lua" / name).read_text()
-        self.sha = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
-
-    async def __call__(
-        self, client: Redis, keys: Sequence[str], args: Sequence[Any] = ()
-    ) -> Any:
-        try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await client.eval(self.source, len(keys), *keys, *args)
-
-
-APPEND_EVENTS = _Lua("append_events.lua")
-CURRENT_SESSION = _Lua("current_session.lua")
-TRIM_SESSIONS = _Lua("trim_sessions.lua")
 DEFAULT_RETENTION_DAYS = 365.0
 
 
@@ -135,20 +116,19 @@ class RedisSessionTrackerStore(TrackerStore):
             settings = RedisSettings.from_endpoint(host=host, **kwargs)
         except TypeError as error:  # an unknown key
             raise ValueError(f"tracker_store: {error}") from None
-        self.redis = LoopLocalRedis(settings)
+        self.redis = Connection(settings)
         super().__init__(domain, event_broker)
 
     # Keys: every key of one conversation shares the hash tag {sender_id}.
     def events_key(self, sender_id: str) -> str:
-        return f"{self.key_prefix}:{{{sender_id}}}:events"
+        return redis_keys.tracker_events(self.key_prefix, sender_id)
 
     def sessions_key(self, sender_id: str) -> str:
-        return f"{self.key_prefix}:{{{sender_id}}}:sessions"
+        return redis_keys.tracker_sessions(self.key_prefix, sender_id)
 
     @property
     def index_key(self) -> str:
-        """Global zset of conversation ids by last save: single-key commands only."""
-        return f"{self.key_prefix}:conversations"
+        return redis_keys.tracker_index(self.key_prefix)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append the events Redis does not have yet; stored events are never rewritten.
@@ -184,7 +164,7 @@ class RedisSessionTrackerStore(TrackerStore):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """Only the latest session: one LINDEX and one LRANGE, whatever the history."""
-        start, raw = await CURRENT_SESSION(
+        start, raw = await scripts.TRACKER_CURRENT_SESSION(
             self.redis.get(), [self.events_key(sender_id), self.sessions_key(sender_id)]
         )
         if not raw:
@@ -257,7 +237,7 @@ class RedisSessionTrackerStore(TrackerStore):
             report.conversations_deleted += len(gone)
         async for sender_id, _ in client.zscan_iter(self.index_key, count=batch):
             removed = int(
-                await TRIM_SESSIONS(
+                await scripts.TRACKER_TRIM_SESSIONS(
                     client,
                     [self.events_key(sender_id), self.sessions_key(sender_id)],
                     [cutoff],
@@ -269,8 +249,9 @@ class RedisSessionTrackerStore(TrackerStore):
         return report
 
     async def close(self) -> None:
-        """Close this event loop's client (Rasa never closes a tracker store)."""
-        await self.redis.close()
+        """End of a test or tool: close this loop's Redis clients, which redisio
+        owns and other parts may share (Rasa never closes a tracker store)."""
+        await redisio.close_all()
 
     def _tracker(self, sender_id: str, raw: list[str]) -> DialogueStateTracker:
         """Replay the events: slots come from them, nothing else is stored."""
@@ -335,7 +316,7 @@ class RedisSessionTrackerStore(TrackerStore):
         starts = [i for i, event in enumerate(new_events) if starts_session(event)]
         ttl_ms = int(self.record_exp * 1000) if self.record_exp else 0
         await client.zadd(self.index_key, {sender_id: time.time()})
-        appended, length = await APPEND_EVENTS(
+        appended, length = await scripts.TRACKER_APPEND_EVENTS(
             client,
             [self.events_key(sender_id), self.sessions_key(sender_id)],
             [

@@ -8,6 +8,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+import redisio
+from redisio import RedisSettings
 from tests.redis_server import RedisServer
 
 
@@ -22,16 +24,14 @@ def redis_server() -> Iterator[RedisServer]:
 async def redis(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Redis]:
-    """An empty Redis, also the one the actions use during this test."""
-    from actions import config, connections
+    """An empty Redis: the process's own client for it (redisio), which the
+    actions also use during this test."""
+    from actions import config
 
-    monkeypatch.setattr(config, "REDIS_URL", redis_server.url)
-    connections._clients.clear()
-    client = Redis.from_url(redis_server.url)
+    settings = RedisSettings.from_url(redis_server.url)
+    monkeypatch.setattr(config, "REDIS", settings)
+    client = redisio.client(settings)
     await client.flushdb()
     yield client
     await client.flushdb()
-    await client.close()
-    for other in connections._clients.values():
-        await other.close()
-    connections._clients.clear()
+    await redisio.close_all()

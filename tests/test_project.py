@@ -6,6 +6,7 @@ import re
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).parents[1]
@@ -113,15 +114,39 @@ def test_a_session_ends_after_24_hours_and_only_the_name_carries_over() -> None:
     assert CARRIED_OVER == ("customer_name",)
 
 
-def test_endpoints_yml_uses_the_projects_redis_stores() -> None:
-    """What `make run` loads: Rasa's own loaders build our two stores unwrapped."""
+def test_endpoints_yml_uses_the_projects_redis_stores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `make run` loads: Rasa's own loaders build our two stores unwrapped, on
+    the Redis that REDIS_PORT names (as scripts/run.sh sets it), with the same
+    settings as the channel's, so the Rasa process has one connection pool."""
     from rasa.core.lock_store import LockStore
     from rasa.core.utils import AvailableEndpoints
 
+    from connectors.settings import SmsSettings
+    from redisio import default_url
     from stores.lock_store import RedisTicketLockStore
+    from stores.redis_store import RedisSessionTrackerStore
 
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_PORT", "6391")
+    monkeypatch.setenv("REDIS_URL", default_url())
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     assert endpoints.tracker_store.type == "stores.redis_store.RedisSessionTrackerStore"
     lock_store = LockStore.create(endpoints.lock_store)
     assert isinstance(lock_store, RedisTicketLockStore)
     assert lock_store.key_prefix == "lock"
+    tracker_store = RedisSessionTrackerStore(
+        host=endpoints.tracker_store.url, **endpoints.tracker_store.kwargs
+    )
+    channel = SmsSettings.from_credentials(
+        {
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": "x" * 32,
+            "public_url": "https://bot.example.com",
+            "numbers": "+15017122661",
+        }
+    )
+    assert lock_store.redis.settings.port == 6391
+    assert lock_store.redis.settings == tracker_store.redis.settings
+    assert tracker_store.redis.settings == channel.redis

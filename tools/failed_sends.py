@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -21,9 +20,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from connectors import failures, redis_keys
-
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
+import redisio
+from connectors import failures
+from redisio import RedisSettings
+from redisio import keys as redis_keys
 
 
 def _when(record: dict[str, Any]) -> str:
@@ -74,7 +74,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m tools.failed_sends", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+        "--redis-url",
+        default=redisio.default_url(),
+        help="default: $REDIS_URL, else the project's own Redis (scripts/redis.sh)",
     )
     parser.add_argument("--limit", type=int, default=100, help="records per list")
     parser.add_argument("--show-text", action="store_true", help="dead letters' text")
@@ -83,14 +85,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> int:
-    redis = Redis.from_url(args.redis_url, socket_timeout=10, socket_connect_timeout=3)
+    try:
+        redis = redisio.client(RedisSettings.from_url(args.redis_url))
+    except ValueError as err:
+        print(f"failed-sends: --redis-url: {err}", file=sys.stderr)
+        return 2
     try:
         print(await report(redis, args.limit, args.show_text, args.json))
     except RedisError as err:
         print(f"failed-sends: cannot read Redis: {err}", file=sys.stderr)
         return 2
     finally:
-        await redis.close()
+        await redisio.close_all()
     return 0
 
 

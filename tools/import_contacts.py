@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import csv
 import io
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +19,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import phonenumbers
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+import redisio
+from redisio import RedisSettings
 from stores.contacts import ContactInput, ContactStore, normalise_number
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
 PHONE_COLUMNS = ("phone", "number", "phone_number")
 OTHER_COLUMNS = ("name", "email", "tags")
 TAG_SEPARATOR = ";"  # not ",": a comma in a cell needs quotes, easy to forget
@@ -195,8 +194,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("file", type=Path, help="UTF-8 CSV with a header row")
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
-        help="default: $REDIS_URL, else %(default)s",
+        default=redisio.default_url(),
+        help="default: $REDIS_URL, else the project's own Redis (scripts/redis.sh)",
     )
     parser.add_argument(
         "--default-region",
@@ -229,11 +228,8 @@ async def _import(url: str, contacts: list[ContactInput]) -> int:
     """Write the contacts; returns how many were new."""
     shown = _safe_url(url)
     try:
-        redis = Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=5,
-            socket_timeout=WRITE_TIMEOUT_S,
+        redis = redisio.client(
+            RedisSettings.from_url(url, socket_timeout=WRITE_TIMEOUT_S)
         )
     except ValueError as exc:
         raise ImportFailed(f"--redis-url {shown}: {exc}") from None
@@ -256,7 +252,7 @@ async def _import(url: str, contacts: list[ContactInput]) -> int:
                 f"Redis at {shown} refused the import ({exc}); nothing imported"
             ) from None
     finally:
-        await redis.close()
+        await redisio.close_all()
 
 
 def _fail(message: str) -> int:

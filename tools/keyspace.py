@@ -1,7 +1,7 @@
 """Which of the project's Redis keys could grow without end: every key needs a TTL,
 or a pattern below that says what bounds it instead.
 
-    .venv/bin/python -m tools.keyspace redis://127.0.0.1:6390/0 redis://127.0.0.1:6390/1
+    .venv/bin/python -m tools.keyspace redis://127.0.0.1:6390/0
 
 prints every key that has no TTL and no entry here, and exits 1 if there is one.
 The tests and `make soak` use the same list, so a new key without a TTL fails them
@@ -16,6 +16,9 @@ import sys
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
+
+import redisio
+from redisio import RedisSettings
 
 #: (pattern, what bounds it). Patterns are fnmatch globs over the key name.
 BOUNDED: tuple[tuple[str, str], ...] = (
@@ -57,7 +60,7 @@ async def unbounded_keys(clients: Iterable[Redis]) -> list[str]:
     for client in clients:
         db = client.connection_pool.connection_kwargs.get("db", 0)
         async for raw in client.scan_iter(count=1000):
-            key = raw.decode() if isinstance(raw, bytes) else raw
+            key = raw.decode() if isinstance(raw, bytes) else raw  # any client
             if await client.ttl(key) == -1 and bound_of(key) is None:
                 found.append(f"{db}/{key}")
     return sorted(found)
@@ -65,12 +68,11 @@ async def unbounded_keys(clients: Iterable[Redis]) -> list[str]:
 
 async def _audit(urls: list[str]) -> list[str]:
     """`unbounded_keys` of the databases at these URLs."""
-    clients = [Redis.from_url(url) for url in urls]
+    clients = [redisio.client(RedisSettings.from_url(url)) for url in urls]
     try:
         return await unbounded_keys(clients)
     finally:
-        for client in clients:
-            await client.close()
+        await redisio.close_all()
 
 
 def audit_keys(urls: list[str]) -> list[str]:

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 from actions.business import business
 from actions.faq import ANSWERS, ActionAnswerFaq, faq_answer, opening_hours
 from actions.handoff import ActionHandoff
-from actions.handoff_store import PENDING_KEY, REQUESTS_STREAM
 from actions.replies import compose
 from actions.session import ActionSessionStart
+from redisio import keys as redis_keys
 from tests.actions.trackers import (
     DOMAIN,
     assert_sms_shaped,
@@ -156,14 +156,14 @@ async def test_handoff_records_the_request_tells_the_customer_and_pauses(
     )
     assert events[-1]["event"] == "pause"
 
-    stored = json.loads(await redis.hget(PENDING_KEY, "+15555550101"))
+    stored = json.loads(await redis.hget(redis_keys.HANDOFF_PENDING, "+15555550101"))
     assert stored["channel"] == "sms"
     assert stored["last_messages"] == [
         "customer: book a cleaning",
         "bot: A cleaning takes 45 min ($120). What day and time suit you?",
         "customer: can i talk to someone",
     ]
-    assert await redis.xlen(REQUESTS_STREAM) == 1
+    assert await redis.xlen(redis_keys.HANDOFF_REQUESTS) == 1
 
 
 def test_every_domain_response_is_plain_sms_text() -> None:

@@ -12,8 +12,8 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis.asyncio import Redis
 
-from connectors import redis_keys
 from connectors.housekeeping import Housekeeping
+from redisio import keys as redis_keys
 from stores.redis_store import RedisSessionTrackerStore
 from tests.redis_server import RedisServer
 
@@ -45,7 +45,7 @@ async def test_consumers_of_gone_processes_are_removed(redis: Redis) -> None:
 
     assert await keeper.remove_dead_consumers() == 2
     left = await redis.xinfo_consumers(redis_keys.READY, redis_keys.READY_GROUP)
-    assert [c["name"].decode() for c in left] == ["me"]
+    assert [c["name"] for c in left] == ["me"]
 
 
 async def test_no_stream_yet_is_nothing_to_do(redis: Redis) -> None:

@@ -7,8 +7,8 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys
 from connectors.inactivity import CLOSED, WAITING, WARNED, Inactivity
+from redisio import keys as redis_keys
 
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"
 WARN, CLOSE = redis_keys.INACTIVITY_WARN, redis_keys.INACTIVITY_CLOSE

@@ -9,11 +9,12 @@ import time
 
 from redis.asyncio import Redis
 
-from connectors import redis_keys, suppression
+from connectors import suppression
 from connectors.inbound import InboundSms, Media
 from connectors.inbox import Entry, Inbox, Outcome
 from connectors.keywords import keyword
 from connectors.settings import SmsSettings
+from redisio import keys as redis_keys
 
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"
 

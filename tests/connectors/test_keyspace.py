@@ -28,12 +28,14 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis.asyncio import Redis
 
+import redisio
 from connectors.housekeeping import Housekeeping
 from connectors.inactivity import Inactivity
 from connectors.inbox import Inbox
 from connectors.keywords import keyword
 from connectors.sender import TwilioSender
 from connectors.worker import SmsWorker
+from redisio import RedisSettings
 from stores.contacts import ContactStore
 from stores.lock_store import RedisTicketLockStore
 from stores.redis_store import RedisSessionTrackerStore
@@ -134,10 +136,10 @@ async def test_a_thousand_conversations_leave_no_key_without_a_bound(
     store = RedisSessionTrackerStore(domain, host=redis_server.url, db=0)
     locks = RedisTicketLockStore(host=redis_server.url, db=0)
     bot = RasaLikeBot(store, locks)
-    client = Redis.from_url(redis_server.url, socket_timeout=10)
+    client = redisio.client(RedisSettings.from_url(redis_server.url, socket_timeout=10))
     inbox = Inbox(client, settings.dedupe_hours * 3600)
     sender = TwilioSender(settings, client)
-    contacts = ContactStore(Redis.from_url(redis_server.url, decode_responses=True))
+    contacts = ContactStore(client)
     worker = SmsWorker(
         settings,
         client,
@@ -172,9 +174,8 @@ async def test_a_thousand_conversations_leave_no_key_without_a_bound(
     finally:
         await worker.stop()
         await sender.close()
-        await contacts.redis.close()
-        await client.close()
         await store.close()
+        await redisio.close_all()
     assert len(bot.turns) >= CONVERSATIONS
     assert report.trackers.conversations_deleted == CONVERSATIONS
 
@@ -182,7 +183,7 @@ async def test_a_thousand_conversations_leave_no_key_without_a_bound(
     assert left == [], f"keys with no TTL and no bound: {left[:20]}"
     kinds: dict[str, Any] = {}
     async for raw in redis.scan_iter(count=1000):
-        key = raw.decode()
+        key = raw
         kind = key.split("}")[-1] if "}" in key else key
         kinds[kind] = kinds.get(kind, 0) + 1
     # The channel's per-conversation records were really written (and have TTLs).

@@ -78,7 +78,7 @@ def test_every_logger_goes_through_it(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_settings_reprs_hold_no_secret() -> None:
     from connectors.settings import SmsSettings
-    from stores.redis_client import RedisSettings
+    from redisio import RedisSettings
 
     sms = SmsSettings.from_credentials(
         {

@@ -11,10 +11,13 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from connectors import redis_keys, suppression
+import redisio
+from connectors import suppression
 from connectors.sender import SendResult, TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_turn
+from redisio import RedisSettings
+from redisio import keys as redis_keys
 from tests.redis_server import RedisServer, free_port
 from tools.emulator import EmulatorConfig, running_emulator
 
@@ -77,8 +80,8 @@ async def test_a_send_is_recorded_with_segments(
     [message] = await sent(emulator)
     assert message["from"] == "+15017122662"  # the number the customer texted
     record = await redis.hgetall(redis_keys.message(CUSTOMER, result.sid))
-    assert record[b"segments"] == b"2" and record[b"encoding"] == b"GSM-7"
-    assert await redis.lrange(redis_keys.sent(CUSTOMER), 0, -1) == [result.sid.encode()]
+    assert record["segments"] == "2" and record["encoding"] == "GSM-7"
+    assert await redis.lrange(redis_keys.sent(CUSTOMER), 0, -1) == [result.sid]
 
 
 async def test_20429_is_retried_until_twilio_takes_it(
@@ -153,7 +156,9 @@ async def test_redis_down_is_a_result_not_an_exception_and_nothing_is_sent(
 ) -> None:
     """The opt-out list cannot be read: nothing goes out, and the worker is told
     it may try again (Twilio has nothing)."""
-    down = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1)
+    down = redisio.separate(
+        RedisSettings.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1)
+    )
     sender = TwilioSender(settings(emulator, redis_server), down)
     try:
         result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
@@ -207,7 +212,7 @@ async def test_a_part_whose_sender_died_after_twilio_took_it_is_not_sent_again(
     assert (result.sid, result.replayed) == (took.sid, True)
     assert len(await sent(emulator)) == 1
     stored = await redis.get(redis_keys.part_sent(CUSTOMER, "SMa:0"))
-    assert took.sid is not None and took.sid.encode() in stored
+    assert took.sid is not None and took.sid in stored
 
 
 async def test_a_part_another_sender_is_sending_now_is_left_to_it(

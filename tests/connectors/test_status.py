@@ -6,8 +6,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from connectors import redis_keys, suppression
+from connectors import suppression
 from connectors.status import handle_callback, record_status
+from redisio import keys as redis_keys
 
 CUSTOMER, BUSINESS, SID = "+14155552671", "+15017122661", "SM" + "a" * 32
 
@@ -23,7 +24,7 @@ def callback(status: str, **extra: str) -> dict[str, str]:
 
 
 async def status_of(redis: Redis) -> str:
-    return (await redis.hget(redis_keys.message(CUSTOMER, SID), "status")).decode()
+    return await redis.hget(redis_keys.message(CUSTOMER, SID), "status")
 
 
 async def test_a_late_sent_never_overwrites_delivered(redis: Redis) -> None:
@@ -42,7 +43,7 @@ async def test_repeats_are_duplicates(redis: Redis) -> None:
 async def test_error_code_is_kept_and_21610_suppresses(redis: Redis) -> None:
     await handle_callback(redis, callback("failed", ErrorCode="21610"))
     record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
-    assert record[b"status"] == b"failed" and record[b"error_code"] == b"21610"
+    assert record["status"] == "failed" and record["error_code"] == "21610"
     assert await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
 
 
@@ -51,7 +52,7 @@ async def test_undelivered_keeps_its_error(redis: Redis) -> None:
     await handle_callback(redis, callback("undelivered", ErrorCode="30003"))
     await handle_callback(redis, callback("delivered"))  # same rank: first final wins
     record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
-    assert record[b"status"] == b"undelivered" and record[b"error_code"] == b"30003"
+    assert record["status"] == "undelivered" and record["error_code"] == "30003"
     assert not await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
 
 
@@ -69,7 +70,7 @@ async def test_a_21610_whose_opt_out_was_not_stored_opts_out_on_twilios_retry(
     await handle_callback(redis, callback("failed", ErrorCode="21610"))  # the retry
     assert await suppression.is_suppressed(redis, CUSTOMER, BUSINESS)
     record = await redis.hgetall(redis_keys.message(CUSTOMER, SID))
-    assert record[b"status"] == b"failed" and record[b"error_code"] == b"21610"
+    assert record["status"] == "failed" and record["error_code"] == "21610"
     assert len(await suppression.history(redis, CUSTOMER)) == 1
 
 

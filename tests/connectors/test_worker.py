@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from connectors import redis_keys
 from connectors.inbox import Entry
+from redisio import keys as redis_keys
 from tests.connectors.worker_stack import (
     CUSTOMER,
     SID,

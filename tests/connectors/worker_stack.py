@@ -21,6 +21,7 @@ import aiohttp
 from rasa.core.channels.channel import UserMessage
 from redis.asyncio import Redis
 
+import redisio
 from connectors.inbound import InboundSms
 from connectors.inbox import Inbox, Outcome
 from connectors.keywords import keyword
@@ -28,6 +29,7 @@ from connectors.output import SmsOutput
 from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.worker import SmsWorker
+from redisio import RedisSettings
 from tests.redis_server import RedisServer
 
 SID, TOKEN = "AC" + "8" * 32, "worker-test-token"
@@ -110,10 +112,9 @@ class Replica:
     async def start(
         cls, settings: SmsSettings, bot: ScriptedBot, socket_timeout: float = 2.0
     ) -> Replica:
-        redis = Redis.from_url(
-            settings.redis_url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
+        # Each replica a pool of its own, as two processes would have.
+        redis = redisio.separate(
+            RedisSettings.from_url(settings.redis_url, socket_timeout=socket_timeout)
         )
         inbox = Inbox(redis, settings.dedupe_hours * 3600)
         sender = TwilioSender(settings, redis)

@@ -18,12 +18,11 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from redisio import keys as redis_keys
 from stores.contacts import (
-    INDEX_KEY,
     Contact,
     ContactInput,
     ContactStore,
-    contact_key,
     normalise_number,
 )
 from tests.redis_server import RedisServer, free_port
@@ -107,7 +106,7 @@ async def test_ten_concurrent_first_texts_create_one_contact(
     assert await store.get(JANE) == winner
     assert winner.source == "sms" and winner.created_at == winner.updated_at
     assert await store.count() == 1
-    assert await db.zscore(INDEX_KEY, JANE) == winner.updated_at
+    assert await db.zscore(redis_keys.CONTACTS_INDEX, JANE) == winner.updated_at
 
 
 async def test_create_if_missing_leaves_a_known_contact_untouched(
@@ -133,7 +132,7 @@ async def test_an_update_keeps_created_at_and_whatever_it_does_not_give(
     assert await store.get(JANE) == Contact(
         JANE, "Jane Doe", "jane@example.com", ("vip",), 100.0, 300.0, "api"
     )
-    assert await db.zscore(INDEX_KEY, JANE) == 300.0
+    assert await db.zscore(redis_keys.CONTACTS_INDEX, JANE) == 300.0
 
 
 async def test_upsert_many_counts_the_new_ones(store: ContactStore) -> None:
@@ -151,10 +150,10 @@ async def test_a_redis_error_half_way_through_an_import_writes_nothing(
     store: ContactStore, db: Redis
 ) -> None:
     numbers = [f"+1415555{n:04d}" for n in range(5)]
-    await db.set(contact_key(numbers[3]), "not a hash")
+    await db.set(redis_keys.contact(numbers[3]), "not a hash")
     with pytest.raises(ResponseError, match="nothing written"):
         await store.upsert_many([ContactInput(n, "X") for n in numbers], "import")
-    assert await db.keys("*") == [contact_key(numbers[3])]
+    assert await db.keys("*") == [redis_keys.contact(numbers[3])]
 
 
 async def test_a_reader_sees_an_import_as_none_or_all_of_it(

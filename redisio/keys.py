@@ -1,8 +1,9 @@
-"""Every Redis key the SMS channel uses, spelled in one place.
+"""Every Redis key the project uses, spelled in one place.
 
 A conversation's keys share the hash tag `{<customer number>}` so that a Lua script
 touching one conversation stays on one Redis Cluster slot. The few global keys are
-only ever used with single-key commands.
+only ever used with single-key commands. tools/keyspace.py lists what each key
+family may hold and for how long.
 """
 
 from __future__ import annotations
@@ -104,3 +105,73 @@ def inactivity(customer: str) -> str:
 # Inactivity schedule: zsets of customers by the time their next step is due.
 INACTIVITY_WARN = f"{PREFIX}:inactivity:warn"
 INACTIVITY_CLOSE = f"{PREFIX}:inactivity:close"
+
+
+# --- contacts (stores/contacts.py) ----------------------------------------------
+
+
+def contact(number: str) -> str:
+    """Hash of one contact (name, email, tags, source, times), keyed by E.164."""
+    return f"contact:{{{number}}}"
+
+
+#: Zset index: number -> updated_at, for counting and listing without SCAN.
+CONTACTS_INDEX = "contacts"
+
+
+# --- the tracker store (stores/redis_store.py); the prefix is `key_prefix` --------
+
+
+def tracker_events(prefix: str, sender_id: str) -> str:
+    """List of one conversation's events (JSON), oldest first; append-only."""
+    return f"{prefix}:{{{sender_id}}}:events"
+
+
+def tracker_sessions(prefix: str, sender_id: str) -> str:
+    """List of the positions in the events list where a session starts."""
+    return f"{prefix}:{{{sender_id}}}:sessions"
+
+
+def tracker_index(prefix: str) -> str:
+    """Global zset of conversation ids by last save: single-key commands only."""
+    return f"{prefix}:conversations"
+
+
+# --- the lock store (stores/lock_store.py); the prefix is `key_prefix` ------------
+
+
+def lock_keys(prefix: str, conversation_id: str) -> list[str]:
+    """next, serving, lease, tickets: one hash tag, so one cluster slot."""
+    tag = f"{prefix}:{{{conversation_id}}}"
+    return [f"{tag}:{name}" for name in ("next", "serving", "lease", "tickets")]
+
+
+def lock_released(prefix: str) -> str:
+    """Pub/sub channel of releases that have a waiter; the message is the id."""
+    return f"{prefix}:released"
+
+
+# --- the action server (actions/appointment_store.py, actions/handoff_store.py) ---
+# One hash tag each, so the booking script's keys share a cluster slot.
+APPOINTMENTS = "{appointments}"
+#: Zset: appointment id -> start epoch (active ones only).
+APPOINTMENT_SCHEDULE = f"{APPOINTMENTS}:schedule"
+#: Hash: appointment id -> end epoch (active ones only).
+APPOINTMENT_ENDS = f"{APPOINTMENTS}:ends"
+
+
+def appointment(appointment_id: str) -> str:
+    """Hash of one appointment."""
+    return f"{APPOINTMENTS}:appt:{appointment_id}"
+
+
+def customer_appointments(customer: str) -> str:
+    """Zset of one customer's appointment ids by start time."""
+    return f"{APPOINTMENTS}:customer:{customer}"
+
+
+HANDOFF = "{handoff}"
+#: Stream of hand-off requests for staff tools.
+HANDOFF_REQUESTS = f"{HANDOFF}:requests"
+#: Hash: customer -> the pending request (JSON).
+HANDOFF_PENDING = f"{HANDOFF}:pending"

@@ -1,0 +1,67 @@
+"""One Redis client per process, event loop and server: the only place one is made.
+
+The channel, the tracker store, the lock store and the contacts all talk to the same
+server; they share one connection pool instead of opening four. An asyncio client
+is bound to the loop of its first command, and Rasa builds its stores before (and
+sometimes outside) the loop that uses them, so a client is made inside the loop that
+asks for it, on first use. Keyed weakly by the loop: a closed loop (each pytest test
+has one) takes its clients with it. Never the blocking `redis.Redis` in a server: it
+would stall every other turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+from redis.asyncio import Redis
+
+from redisio.settings import RedisSettings
+
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[RedisSettings, Redis]
+] = weakref.WeakKeyDictionary()
+
+
+def client(settings: RedisSettings | None = None) -> Redis:
+    """The running loop's client for `settings` (default: `default_url()`).
+
+    Strings in, strings out (`decode_responses`): callers never see bytes.
+    """
+    settings = settings or RedisSettings.from_url()
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    found = per_loop.get(settings)
+    if found is None:
+        found = per_loop[settings] = separate(settings)
+    return found
+
+
+def separate(settings: RedisSettings) -> Redis:
+    """A client with a pool of its own, not shared: for a test that plays two
+    replicas in one process. The caller closes it."""
+    return Redis(**settings.client_kwargs())
+
+
+async def close_all() -> None:
+    """Close the running loop's clients (asyncio clients have no async destructor).
+
+    Called once, by whoever owns the process's shutdown (the channel, a tool's
+    main); the stores never close a client another part may still use.
+    """
+    per_loop = _clients.pop(asyncio.get_running_loop(), {})
+    for found in per_loop.values():
+        await found.close(close_connection_pool=True)
+
+
+class Connection:
+    """A client that follows the running loop: for objects built before the loop.
+
+    Rasa constructs the tracker and lock stores synchronously at start-up; each
+    keeps a `Connection` and asks it for the client inside every coroutine.
+    """
+
+    def __init__(self, settings: RedisSettings) -> None:
+        self.settings = settings
+
+    def get(self) -> Redis:
+        return client(self.settings)
