@@ -30,11 +30,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from connectors import suppression
@@ -172,23 +174,34 @@ class _Claim:
             logger.warning("could not record the send of %s: %r", self.part_id, err)
 
 
+class _TimedHttpClient(AsyncTwilioHttpClient):
+    """twilio's async HTTP client with its `timeout` applied to every request.
+
+    twilio 8.2 passes each call's own timeout to aiohttp, None unless the caller
+    gives one (`create_async` cannot), and aiohttp takes None as "no limit": the
+    constructor's `timeout` and a session's ClientTimeout are both ignored, and a
+    Twilio that never answers holds the send forever. A subclass passed as
+    `http_client` is twilio's documented way to change how requests are made.
+    """
+
+    async def request(
+        self, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Response:
+        return await super().request(*args, timeout=timeout or self.timeout, **kwargs)
+
+
 class TwilioSender:
     def __init__(self, settings: SmsSettings, redis: Redis) -> None:
         self.settings = settings
         self.redis = redis
-        # twilio 8.2 does not pass its own `timeout` to aiohttp, so the session
-        # carries it (and the client makes none of its own, which would leak).
-        self.http = AsyncTwilioHttpClient(pool_connections=False)
-        self.http.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=settings.send_timeout_seconds)
-        )
+        self.http = _TimedHttpClient(timeout=settings.send_timeout_seconds)
         self.client = Client(
             settings.account_sid, settings.auth_token, http_client=self.http
         )
         self.client.api.base_url = settings.api_base_url
 
     async def close(self) -> None:
-        await self.http.session.close()
+        await self.http.close()
 
     async def send(
         self,

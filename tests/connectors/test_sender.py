@@ -252,3 +252,23 @@ async def test_a_part_twilio_refused_goes_out_on_a_later_try(
         await sender.close()
     assert later.status == "queued" and not later.replayed
     assert len(await sent(emulator)) == 1
+
+
+async def test_a_twilio_that_does_not_answer_is_given_up_after_send_timeout(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    """twilio 8.2 hands aiohttp a timeout of None per request, which waits forever:
+    the sender must still stop waiting after `send_timeout_seconds`, and not send
+    again (the request may have reached Twilio)."""
+    await control(emulator, latency_ms=20_000)
+    sender = TwilioSender(
+        settings(emulator, redis_server, send_timeout_seconds=1), redis
+    )
+    try:
+        started = time.monotonic()
+        result = await sender.send(CUSTOMER, BUSINESS, part(), part_id="slow-1")
+        took = time.monotonic() - started
+    finally:
+        await sender.close()
+    assert took < 5, f"waited {took:.1f} s for a send with a 1 s timeout"
+    assert result.status == "unknown" and not result.retryable
