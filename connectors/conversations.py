@@ -17,6 +17,8 @@ from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Sanic
 
+from connectors import compat
+
 #: The external intent a warning is recorded under (as Rasa records reminders).
 INACTIVITY_INTENT = "inactivity_warning"
 
@@ -32,7 +34,10 @@ class RasaConversations:
         return await agent.tracker_store.retrieve(customer)
 
     async def has_active_session(self, customer: str) -> bool:
-        """A stored conversation whose session has not expired (session_config)."""
+        """Someone spoke within the session expiration time: the customer, or the
+        business (an outbound text, a warning). Not Rasa's expiry rule, which counts
+        from the customer's last text only, and would call a conversation the
+        business just started with a customer who last texted a week ago expired."""
         tracker = await self._tracker(customer)
         if tracker is None or not tracker.events:
             return False
@@ -43,19 +48,12 @@ class RasaConversations:
         return time.time() - tracker.events[-1].timestamp < minutes * 60
 
     async def session_expired(self, customer: str) -> bool:
-        """Rasa's own test (processor._has_session_expired): will the next message
-        start a new session by itself?"""
+        """Rasa's own rule: will the next message start a new session by itself?"""
         tracker = await self._tracker(customer)
-        domain = self.app.ctx.agent.domain
-        if tracker is None or domain is None:
+        agent = compat.agent_of(self.app)
+        if tracker is None or agent is None or agent.processor is None:
             return False
-        if not domain.session_config.are_sessions_enabled():
-            return False
-        last = tracker.get_last_event_for(UserUttered)
-        if last is None:
-            return False
-        minutes = domain.session_config.session_expiration_time
-        return (time.time() - last.timestamp) / 60 > minutes
+        return compat.session_expired(agent.processor, tracker)
 
     async def start_session(self, customer: str, output: OutputChannel) -> None:
         """Run action_session_start now; its greeting goes to `output`."""

@@ -20,7 +20,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import access, log_privacy
+from connectors import access, compat, log_privacy
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,12 @@ class RestChannel(RestInput):
         @bp.listener("before_server_start")
         async def guard(app: Sanic, _loop: Any) -> None:
             access.protect(app, prefix)
+
+        @bp.listener("after_server_start")
+        async def no_silent_fallback(app: Sanic, _loop: Any) -> None:
+            # A Redis error fails the request instead of a blank conversation.
+            agent = compat.agent_of(app)
+            compat.raise_tracker_store_errors(getattr(agent, "tracker_store", None))
 
         @bp.middleware("request")
         async def check_secret(request: Request) -> HTTPResponse | None:

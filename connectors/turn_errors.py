@@ -14,7 +14,9 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-WATCHED_LOGGERS = ("rasa.core.processor",)
+from connectors import compat
+
+WATCHED_LOGGERS = (compat.PROCESSOR_LOGGER,)
 _current: ContextVar[list[logging.LogRecord] | None] = ContextVar(
     "sms_turn_errors", default=None
 )

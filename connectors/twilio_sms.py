@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.tracker_store import FailSafeTrackerStore
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sanic import Blueprint, Sanic, response
@@ -28,7 +27,15 @@ from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
 import redisio
-from connectors import access, keywords, log_privacy, process_exit, signature, status
+from connectors import (
+    access,
+    compat,
+    keywords,
+    log_privacy,
+    process_exit,
+    signature,
+    status,
+)
 from connectors.conversations import RasaConversations
 from connectors.inactivity import Inactivity
 from connectors.inbound import InvalidInbound, parse_inbound
@@ -97,16 +104,6 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
     return True
 
 
-def _unwrapped_tracker_store(app: Sanic) -> Any:
-    """The configured tracker store, out of Rasa's FailSafeTrackerStore wrapper."""
-    store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
-    return getattr(store, "_tracker_store", store)
-
-
-def _reraise(error: Exception) -> None:
-    raise error
-
-
 def _xml(status: int = 200) -> HTTPResponse:
     return response.text(EMPTY_TWIML, status=status, content_type="text/xml")
 
@@ -170,19 +167,6 @@ class TwilioSmsInput(InputChannel):
             request.headers.get("x-twilio-signature"),
         )
 
-    @staticmethod
-    def _no_silent_fallback(app: Sanic) -> None:
-        """Let tracker store errors through instead of starting a blank conversation.
-
-        Rasa wraps every tracker store in FailSafeTrackerStore, which on a Redis
-        error returns no tracker (the customer is greeted as a stranger) or saves to
-        process memory. Its error hook runs inside its `except`, so re-raising there
-        makes the wrapper transparent; the worker then keeps the text queued.
-        """
-        store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
-        if isinstance(store, FailSafeTrackerStore):
-            store._on_tracker_store_error = _reraise
-
     async def _start(
         self, app: Sanic, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
@@ -203,9 +187,13 @@ class TwilioSmsInput(InputChannel):
                 self.settings.inactivity_grace_seconds,
             ),
             ContactStore(self.redis),
-            tracker_store=lambda: _unwrapped_tracker_store(app),
+            tracker_store=lambda: compat.unwrap_tracker_store(
+                getattr(compat.agent_of(app), "tracker_store", None)
+            ),
         )
-        self._no_silent_fallback(app)
+        compat.raise_tracker_store_errors(
+            getattr(compat.agent_of(app), "tracker_store", None)
+        )
         app.config.GRACEFUL_SHUTDOWN_TIMEOUT = min(
             float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT), GRACEFUL_SHUTDOWN_SECONDS
         )

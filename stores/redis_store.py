@@ -264,7 +264,7 @@ class RedisSessionTrackerStore(TrackerStore):
 
     @staticmethod
     def _mark(tracker: DialogueStateTracker, stored: int) -> None:
-        tracker.__dict__[STORED_MARK] = (stored, len(tracker.events))
+        setattr(tracker, STORED_MARK, (stored, len(tracker.events)))
 
     @staticmethod
     def _plan_from_mark(
@@ -274,8 +274,8 @@ class RedisSessionTrackerStore(TrackerStore):
 
         A capped tracker (`max_event_history`) drops old events, so counts mean nothing.
         """
-        mark = tracker.__dict__.get(STORED_MARK)
-        if mark is None or tracker._max_event_history is not None:
+        mark = getattr(tracker, STORED_MARK, None)
+        if mark is None or getattr(tracker.events, "maxlen", None) is not None:
             return None
         stored, known = mark
         events = list(tracker.events)

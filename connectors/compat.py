@@ -1,0 +1,67 @@
+"""Every use of a private name of Rasa 3.6 or twilio 8.2, in one place.
+
+Rasa offers no public hook for a few things the channel needs; each is one small
+function here, saying what it stands in for, with a test in
+tests/connectors/test_compat.py that fails loudly when the pinned version (see
+requirements.lock) changes the name or its behaviour. Nothing else in the project
+touches a private name of either library.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+
+#: Where Rasa 3.6 logs an action or policy failure that it then swallows (the turn
+#: ends with no events): connectors/turn_errors.py watches this logger.
+PROCESSOR_LOGGER = "rasa.core.processor"
+
+
+def unwrap_tracker_store(store: TrackerStore | None) -> TrackerStore | None:
+    """The configured store out of the FailSafeTrackerStore that Rasa's Agent wraps
+    around every tracker store (FailSafeTrackerStore._tracker_store)."""
+    if isinstance(store, FailSafeTrackerStore):
+        return store._tracker_store
+    return store
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def raise_tracker_store_errors(store: TrackerStore | None) -> None:
+    """Let tracker store errors through instead of a blank conversation.
+
+    On a Redis error FailSafeTrackerStore returns no tracker (the customer is
+    greeted as a stranger) or saves to process memory. Its error hook
+    (`_on_tracker_store_error`, a constructor argument Rasa never passes) runs
+    inside its `except`, so re-raising there makes the wrapper transparent; the
+    caller then keeps the text and tries again.
+    """
+    if isinstance(store, FailSafeTrackerStore):
+        store._on_tracker_store_error = _reraise
+
+
+def session_expired(processor: MessageProcessor, tracker: DialogueStateTracker) -> bool:
+    """Rasa's own rule (MessageProcessor._has_session_expired): will the next
+    message start a new session by itself?"""
+    return bool(processor._has_session_expired(tracker))
+
+
+def max_event_history(tracker: DialogueStateTracker) -> int | None:
+    """The tracker's event cap (DialogueStateTracker._max_event_history): a capped
+    tracker drops old events, so event counts cannot be compared."""
+    return tracker._max_event_history
+
+
+def processor_logger() -> logging.Logger:
+    return logging.getLogger(PROCESSOR_LOGGER)
+
+
+def agent_of(app: Any) -> Any:
+    """The Agent Rasa's server keeps on the Sanic app (`app.ctx.agent`), or None."""
+    return getattr(getattr(app, "ctx", None), "agent", None)

@@ -1,0 +1,92 @@
+"""Each private name of Rasa that connectors/compat.py uses, checked against the
+installed (pinned) version: an upgrade that renames or changes one fails here, by
+name, instead of in a conversation."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from connectors import compat, turn_errors
+
+DOMAIN = Domain.load(Path(__file__).resolve().parents[2] / "domain.yml")
+
+
+class BrokenStore(InMemoryTrackerStore):
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        raise ConnectionError("redis is down")
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        raise ConnectionError("redis is down")
+
+
+def test_unwrap_finds_the_store_inside_rasas_failsafe_wrapper() -> None:
+    inner = InMemoryTrackerStore(DOMAIN)
+    assert compat.unwrap_tracker_store(FailSafeTrackerStore(inner)) is inner
+    assert compat.unwrap_tracker_store(inner) is inner
+    assert compat.unwrap_tracker_store(None) is None
+
+
+async def test_failsafe_falls_back_silently_unless_told_to_raise() -> None:
+    wrapped = FailSafeTrackerStore(BrokenStore(DOMAIN))
+    assert await wrapped.retrieve("+14155552671") is None  # Rasa's silent fallback
+    compat.raise_tracker_store_errors(wrapped)
+    with pytest.raises(ConnectionError):
+        await wrapped.retrieve("+14155552671")
+    with pytest.raises(ConnectionError):
+        await wrapped.save(DialogueStateTracker("+14155552671", DOMAIN.slots))
+
+
+def test_session_expiry_is_rasas_own_rule() -> None:
+    assert list(
+        inspect.signature(MessageProcessor._has_session_expired).parameters
+    ) == [
+        "self",
+        "tracker",
+    ]
+    processor = SimpleNamespace(domain=DOMAIN)
+    minutes = DOMAIN.session_config.session_expiration_time
+    assert minutes > 0
+    recent = UserUttered("hi", timestamp=time.time() - 60)
+    old = UserUttered("hi", timestamp=time.time() - (minutes + 1) * 60)
+    fresh = DialogueStateTracker.from_events("a", [recent], DOMAIN.slots)
+    stale = DialogueStateTracker.from_events("b", [old], DOMAIN.slots)
+    empty = DialogueStateTracker("c", DOMAIN.slots)
+    call = MessageProcessor._has_session_expired
+    processor._has_session_expired = lambda tracker: call(processor, tracker)
+    assert compat.session_expired(processor, fresh) is False  # type: ignore[arg-type]
+    assert compat.session_expired(processor, stale) is True  # type: ignore[arg-type]
+    assert compat.session_expired(processor, empty) is False  # type: ignore[arg-type]
+
+
+def test_max_event_history_is_the_trackers_cap() -> None:
+    capped = DialogueStateTracker("a", DOMAIN.slots, max_event_history=5)
+    assert compat.max_event_history(capped) == 5
+    assert capped.events.maxlen == 5  # what the tracker store reads (public)
+    assert compat.max_event_history(DialogueStateTracker("b", DOMAIN.slots)) is None
+
+
+def test_rasa_logs_a_swallowed_action_failure_where_turn_errors_watches() -> None:
+    """Rasa 3.6 logs a failed action with logger.exception (level ERROR) in the
+    processor module, drops its events and carries on: turn_errors notices the
+    failed turn only through that logger."""
+    import rasa.core.processor as processor_module
+
+    assert processor_module.logger.name == compat.PROCESSOR_LOGGER
+    source = inspect.getsource(MessageProcessor._run_action)
+    assert "except Exception:\n            logger.exception(" in source
+    assert "the actions events are lost" in source
+    turn_errors.install()
+    with turn_errors.watching() as errors:
+        logging.getLogger(compat.PROCESSOR_LOGGER).error("action failed")
+    assert [r.getMessage() for r in errors] == ["action failed"]
