@@ -19,9 +19,10 @@ from actions import connections
 from actions.appointment_store import SlotTaken
 from actions.business import Business, Service, business
 from actions.dates import parse_when
-from actions.formatting import Option, format_money, format_when, resolve_choice
+from actions.formatting import format_money, format_when
 from actions.replies import options_from_slot, options_slot, say
 from actions.time_choice import choice_slots, choose_time, diary
+from replytext.options import Option, resolve_choice
 
 # Intents that are never an answer to the form's question (rules handle them).
 DIGRESSIONS = {"faq", "stop", "request_human", "bot_challenge"}

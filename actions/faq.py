@@ -14,8 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.business import WEEKDAYS, Business, business
-from actions.formatting import format_money, format_time, join_words
+from actions.formatting import format_money, format_time
 from actions.replies import say
+from replytext.options import join_words
 
 
 def opening_hours(biz: Business) -> str:

@@ -17,10 +17,11 @@ from actions import connections
 from actions.appointment_store import Appointment, SlotTaken
 from actions.booking import DIGRESSIONS, current_start, latest_intent, resumed_prefix
 from actions.business import Business, business
-from actions.formatting import format_money, format_when, join_words
+from actions.formatting import format_money, format_when
 from actions.replies import options_from_slot, say
 from actions.scheduling import within_cancellation_window
 from actions.time_choice import choice_slots, choose_time, diary
+from replytext.options import join_words
 
 NO_APPOINTMENT = (
     "I can't find an upcoming appointment for this number. Text 'book' to make one."

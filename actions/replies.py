@@ -11,7 +11,8 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.formatting import Option, plain_text, with_options
+from replytext.options import Option, with_options
+from replytext.plain import plain_text
 
 #: Longest reply without a list of options (two GSM-7 segments).
 MAX_REPLY = 320

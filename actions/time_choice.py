@@ -15,13 +15,7 @@ from typing import Any
 from actions.appointment_store import Appointment, AppointmentStore
 from actions.business import Business, Service
 from actions.dates import parse_when
-from actions.formatting import (
-    Option,
-    format_day,
-    format_time,
-    format_when,
-    resolve_choice,
-)
+from actions.formatting import format_day, format_time, format_when
 from actions.replies import options_slot
 from actions.scheduling import (
     Booked,
@@ -30,6 +24,7 @@ from actions.scheduling import (
     resolve_start,
     slot_problem,
 )
+from replytext.options import Option, resolve_choice
 
 NOT_UNDERSTOOD = "Sorry, I didn't catch a day and time."
 

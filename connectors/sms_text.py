@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from actions.formatting import Option, plain_text, with_options
+from replytext.options import Option, with_options
+from replytext.plain import plain_text
 
 Encoding = Literal["GSM-7", "UCS-2"]
 

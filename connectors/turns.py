@@ -23,7 +23,6 @@ from rasa.core.channels.channel import UserMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from actions.formatting import Option, resolve_choice
 from connectors import turn_errors
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry
@@ -32,6 +31,7 @@ from connectors.replies import Reply, ReplyStore
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
 from redisio import keys as redis_keys
+from replytext.options import Option, resolve_choice
 from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)

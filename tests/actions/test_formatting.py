@@ -10,17 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.formatting import (
-    Option,
-    format_day,
-    format_money,
-    format_time,
-    format_when,
-    join_words,
-    plain_text,
-    resolve_choice,
-    with_options,
-)
+from actions.formatting import format_day, format_money, format_time, format_when
+from replytext.options import Option, join_words, resolve_choice, with_options
+from replytext.plain import plain_text
 
 NY = ZoneInfo("America/New_York")
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)

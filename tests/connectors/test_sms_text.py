@@ -6,7 +6,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from actions.formatting import Option, plain_text, with_options
 from connectors.sms_text import (
     GSM7_BASIC,
     GSM7_EXTENSION,
@@ -22,6 +21,8 @@ from connectors.sms_text import (
     shape_turn,
     ucs2_units,
 )
+from replytext.options import Option, with_options
+from replytext.plain import plain_text
 
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)
 
