@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-shutdown soak validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-shutdown soak validate pytest test-stories crossval lock lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ validate: install  ## rasa data validate, warnings are errors
 pytest: install train  ## the pytest suite (starts its own Redis and servers)
 	@scripts/redis.sh install
 	$(BIN)/python -m pytest -q --durations=25
+
+test-fast: install  ## unit and in-process tests: no model, no servers (the inner loop)
+	@scripts/redis.sh install
+	$(BIN)/python -m pytest -q -m "not e2e and not slow" --durations=5
 
 test-stories: train  ## rasa test on tests/test_stories.yml, any wrong prediction fails
 	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
