@@ -224,7 +224,11 @@ class TwilioSender:
             if await suppression.is_suppressed(self.redis, to, pair):
                 logger.info("not sending %s: recipient opted out", part_id or "a text")
                 return await self._record(
-                    to, pair, part, SendResult(None, "suppressed", 0, part.segments)
+                    to,
+                    pair,
+                    part,
+                    SendResult(None, "suppressed", 0, part.segments),
+                    part_id,
                 )
             if claim is not None:
                 earlier = await claim.take()
@@ -253,7 +257,7 @@ class TwilioSender:
             await claim.settle(PENDING if result.retryable else result.to_json())
         if result.retryable:
             return result  # not final: kept out of the message log until it is
-        return await self._record(to, pair, part, result)
+        return await self._record(to, pair, part, result, part_id)
 
     async def _interrupted(
         self,
@@ -281,10 +285,16 @@ class TwilioSender:
         except Exception as err:  # cannot ask: do not risk a double
             logger.warning("could not look up %s at Twilio: %r", claim.part_id, err)
             return SendResult.replay(earlier, part.segments)
+        # The dead sender's request began after its claim and lasted at most one
+        # timeout; Twilio's clock may differ from ours by CLOCK_SKEW_SECONDS.
         since = datetime.fromtimestamp(claimed_at - CLOCK_SKEW_SECONDS, timezone.utc)
+        until = datetime.fromtimestamp(
+            claimed_at + self.settings.send_timeout_seconds + CLOCK_SKEW_SECONDS,
+            timezone.utc,
+        )
         for message in messages:
             created = message.date_created
-            if (
+            if not (
                 message.body == part.body
                 and (
                     not sender
@@ -292,17 +302,28 @@ class TwilioSender:
                     or message.from_ == sender
                 )
                 and created is not None
-                and created >= since
+                and since <= created <= until
             ):
-                result = SendResult(
-                    message.sid,
-                    str(message.status),
-                    0,
-                    int(message.num_segments or part.segments),
-                    replayed=True,
-                )
-                await claim.replace(earlier, result.to_json())
-                return result
+                continue
+            # The same text to the same customer may have gone out for another
+            # part (FAQ answers repeat): only a message no part owns can be ours.
+            if not await scripts.PART_ADOPT(
+                self.redis,
+                keys=[redis_keys.message(to, message.sid)],
+                args=[claim.part_id, KEEP_SECONDS],
+            ):
+                continue
+            result = SendResult(
+                message.sid,
+                str(message.status),
+                0,
+                int(message.num_segments or part.segments),
+                replayed=True,
+            )
+            if not await claim.replace(earlier, result.to_json()):
+                return SendResult.replay(earlier, part.segments)
+            pair = self.settings.messaging_service_sid or sender or ""
+            return await self._record(to, pair, part, result, claim.part_id)
         if await claim.replace(earlier, claim.token):
             logger.info("%s: interrupted send not at Twilio, sending it", claim.part_id)
             return None
@@ -377,11 +398,18 @@ class TwilioSender:
         raise AssertionError("unreachable: the loop returns on its last attempt")
 
     async def _record(
-        self, to: str, sender: str, part: SmsPart, result: SendResult
+        self,
+        to: str,
+        sender: str,
+        part: SmsPart,
+        result: SendResult,
+        part_id: str | None = None,
     ) -> SendResult:
-        """Keep every outbound text with its segments, for delivery status and logs."""
+        """Keep every outbound text with its segments, for delivery status and logs;
+        `part` names the reply part it belongs to (see PART_ADOPT)."""
         sid = result.sid or f"local-{uuid.uuid4().hex}"
         fields = {
+            "part": part_id or "",
             "sid": sid,
             "to": to,
             "from": sender,

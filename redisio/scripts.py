@@ -52,6 +52,7 @@ REPLY_FINISH = Lua("replies_finish")
 PART_CLAIM = Lua("sender_claim")
 PART_SETTLE = Lua("sender_settle")
 PART_REPLACE = Lua("sender_replace")
+PART_ADOPT = Lua("sender_adopt")
 # Delivery callbacks (connectors/status.py) and the inactivity schedule.
 STATUS_UPDATE = Lua("status_update")
 INACTIVITY_CLAIM = Lua("inactivity_claim")

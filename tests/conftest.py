@@ -12,7 +12,6 @@ import redisio
 from redisio import RedisSettings
 from tests.redis_server import RedisServer
 
-
 #: Whole modules that start Rasa servers or the make-run stack (a trained model).
 E2E_PATHS = ("tests/e2e/", "tests/stores/test_lock_race.py")
 #: In-process tests too long for the inner loop; make test runs them.

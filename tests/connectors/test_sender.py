@@ -202,12 +202,11 @@ async def test_a_part_whose_sender_died_after_twilio_took_it_is_not_sent_again(
     await redis.set(
         redis_keys.part_sent(CUSTOMER, "SMa:0"), f"sending:dead:{claimed_at:.3f}"
     )
-    # What the dead sender's request did before it died: Twilio has the text.
-    other = TwilioSender(sender.settings, redis)
-    try:
-        took = await other.send(CUSTOMER, BUSINESS, part())
-    finally:
-        await other.close()
+    # What the dead sender's request did before it died: Twilio has the text, and
+    # nothing of ours recorded it.
+    took = await sender.client.messages.create_async(
+        to=CUSTOMER, from_=BUSINESS, body=part().body
+    )
     result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
     assert (result.sid, result.replayed) == (took.sid, True)
     assert len(await sent(emulator)) == 1
@@ -272,3 +271,33 @@ async def test_a_twilio_that_does_not_answer_is_given_up_after_send_timeout(
         await sender.close()
     assert took < 5, f"waited {took:.1f} s for a send with a 1 s timeout"
     assert result.status == "unknown" and not result.retryable
+
+
+async def test_an_earlier_identical_reply_is_not_taken_for_an_interrupted_one(
+    sender: TwilioSender, emulator: str, redis: Redis
+) -> None:
+    """FAQ answers repeat: the same text sent to the customer for another part
+    must not count as the interrupted part's send (a lost reply in the soak)."""
+    first = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    claimed_at = time.time() - 60
+    await redis.set(
+        redis_keys.part_sent(CUSTOMER, "SMb:0"), f"sending:dead:{claimed_at:.3f}"
+    )
+    second = await sender.send(CUSTOMER, BUSINESS, part(), "SMb:0")
+    assert (second.replayed, second.status) == (False, "queued")
+    assert second.sid != first.sid
+    assert len(await sent(emulator)) == 2
+    # Two interrupted parts with the same text and one message at Twilio: one
+    # adopts it, the other is sent.
+    orphan = await sender.client.messages.create_async(
+        to=CUSTOMER, from_=BUSINESS, body=part().body
+    )
+    for part_id in ("SMc:0", "SMd:0"):
+        await redis.set(
+            redis_keys.part_sent(CUSTOMER, part_id), f"sending:dead:{claimed_at:.3f}"
+        )
+    c = await sender.send(CUSTOMER, BUSINESS, part(), "SMc:0")
+    d = await sender.send(CUSTOMER, BUSINESS, part(), "SMd:0")
+    assert (c.sid, c.replayed) == (orphan.sid, True)
+    assert d.sid not in (orphan.sid, first.sid, second.sid) and not d.replayed
+    assert len(await sent(emulator)) == 4
