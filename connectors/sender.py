@@ -322,6 +322,9 @@ class TwilioSender:
             )
             if not await claim.replace(earlier, result.to_json()):
                 return SendResult.replay(earlier, part.segments)
+            logger.info(
+                "%s: interrupted send found at Twilio as %s", claim.part_id, message.sid
+            )
             pair = self.settings.messaging_service_sid or sender or ""
             return await self._record(to, pair, part, result, claim.part_id)
         if await claim.replace(earlier, claim.token):
