@@ -7,7 +7,6 @@ they can show numbered options and the reason the last answer did not work.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -15,17 +14,23 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import connections
+from actions import redis_stores
 from actions.appointment_store import SlotTaken
 from actions.business import Business, Service, business
 from actions.dates import parse_when
 from actions.formatting import format_money, format_when
+from actions.forms import (
+    DIGRESSIONS,
+    ask_for_time,
+    current_start,
+    latest_intent,
+    resumed_prefix,
+    slot_before_this_turn,
+)
 from actions.replies import options_from_slot, options_slot, say
 from actions.time_choice import choice_slots, choose_time, diary
 from replytext.options import Option, resolve_choice
 
-# Intents that are never an answer to the form's question (rules handle them).
-DIGRESSIONS = {"faq", "stop", "request_human", "bot_challenge"}
 NOT_A_NAME = {
     "yes", "y", "no", "n", "ok", "okay", "hi", "hello", "hey", "thanks", "sure",
     "stop", "help", "what", "why",
@@ -35,12 +40,6 @@ _NAME_LEAD = re.compile(
     r"this\s+is|put\s+it\s+under|under|the\s+name\s+is|name)\s*[:,]?\s+)",
     re.IGNORECASE,
 )
-
-
-def latest_intent(tracker: Tracker) -> str | None:
-    """The intent NLU gave the message (nlu_fallback included, unlike rasa_sdk's
-    get_intent_of_latest_message, which skips it)."""
-    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def service_options(biz: Business) -> list[Option]:
@@ -79,27 +78,6 @@ def clean_name(text: str) -> str | None:
 
 def service_phrase(service: Service) -> str:
     return f"A {service.name} takes {service.duration_minutes} min ({format_money(service.price)})."
-
-
-def slot_before_this_turn(tracker: Tracker, slot: str) -> Any:
-    """The value a slot had before this message: rasa_sdk has already overwritten
-    `tracker.slots` with the raw extracted text by the time validation runs."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen_user = True
-        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
-            return event.get("value")
-    return None
-
-
-def current_start(value: Any, biz: Business) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value)).astimezone(biz.timezone)
-    except ValueError:
-        return None
 
 
 class ValidateBookingForm(FormValidationAction):
@@ -159,7 +137,7 @@ class ValidateBookingForm(FormValidationAction):
             if tracker.get_slot("requested_slot") == "appointment_time"
             else []
         )
-        booked = await diary(connections.appointments(), biz, now, ignore=None)
+        booked = await diary(redis_stores.appointments(), biz, now, ignore=None)
         choice = choose_time(str(value), offered, service, current, booked, biz, now)
         slots = choice_slots(choice, "appointment_time")
         if choice.start is not None:
@@ -214,25 +192,6 @@ class ActionAskService(Action):
         ]
 
 
-def resumed_prefix(tracker: Tracker, topic: str = "booking") -> str:
-    """After a digression (an FAQ answer), say where we are before asking again."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "action" and event.get("name") not in (
-            "action_listen",
-            "booking_form",
-            "reschedule_form",
-            None,
-        ):
-            return (
-                f"Back to your {topic}: "
-                if event["name"] in ("action_answer_faq", "utter_iamabot")
-                else ""
-            )
-        if event.get("event") == "user":
-            return ""
-    return ""
-
-
 class ActionAskAppointmentTime(Action):
     def name(self) -> str:
         return "action_ask_appointment_time"
@@ -242,18 +201,13 @@ class ActionAskAppointmentTime(Action):
     ) -> list[EventType]:
         biz = business()
         service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
-        options = options_from_slot(tracker.get_slot("offered_options"))
-        note = tracker.get_slot("booking_note") or ""
-        prefix = resumed_prefix(tracker)
-        if options:
-            say(dispatcher, f"{prefix}{note}", options)
-        else:
-            intro = "" if note else service_phrase(service)
-            say(
-                dispatcher,
-                f"{prefix}{note} {intro} What day and time suit you? e.g. Tue 3pm",
-            )
-        return [SlotSet("booking_note", None)]
+        intro = "" if tracker.get_slot("booking_note") else service_phrase(service)
+        return ask_for_time(
+            dispatcher,
+            tracker,
+            "booking",
+            f"{intro} What day and time suit you? e.g. Tue 3pm",
+        )
 
 
 class ActionAskCustomerName(Action):
@@ -315,7 +269,7 @@ class ActionBookAppointment(Action):
             )
             return reset
         try:
-            await connections.appointments().book(
+            await redis_stores.appointments().book(
                 tracker.sender_id, service, start, name
             )
         except SlotTaken:

@@ -11,7 +11,7 @@ from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import connections
+from actions import redis_stores
 from actions.business import business
 from actions.faq import opening_hours
 from actions.handoff_store import HandoffRequest
@@ -37,7 +37,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        await connections.handoffs().record(
+        await redis_stores.handoffs().record(
             HandoffRequest(
                 customer=tracker.sender_id,
                 requested_at=biz.now(),

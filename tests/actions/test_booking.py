@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
-from actions import connections
+from actions import redis_stores
 from actions.booking import (
     ActionAskAppointmentTime,
     ActionAskBookingConfirmed,
@@ -110,7 +110,7 @@ async def test_free_exact_time_is_accepted(redis: Redis) -> None:
 async def test_taken_slot_offers_three_free_alternatives_and_a_number_picks_one(
     redis: Redis,
 ) -> None:
-    store = connections.appointments()
+    store = redis_stores.appointments()
     await store.book(
         "+15555550999", BIZ.service("cleaning"), local(TUESDAY, 10), "Other"
     )
@@ -253,7 +253,7 @@ async def test_booking_is_stored_and_a_second_customer_cannot_take_the_slot(
     )
     assert texts(dispatcher)[0].startswith("Booked: Tue")
     assert slots_of(events)["appointment_time"] is None
-    upcoming = await connections.appointments().upcoming("+15555550101", BIZ.now())
+    upcoming = await redis_stores.appointments().upcoming("+15555550101", BIZ.now())
     assert [(a.service, a.start, a.name) for a in upcoming] == [
         ("cleaning", local(TUESDAY, 11), "Sam Lee")
     ]
@@ -263,7 +263,7 @@ async def test_booking_is_stored_and_a_second_customer_cannot_take_the_slot(
         rival, make_tracker("y", "affirm", filled, sender="+15555550102"), DOMAIN
     )
     assert "just taken" in texts(rival)[0]
-    assert await connections.appointments().upcoming("+15555550102", BIZ.now()) == []
+    assert await redis_stores.appointments().upcoming("+15555550102", BIZ.now()) == []
 
 
 async def test_never_mind_leaves_the_form_and_forgets_its_answers(redis: Redis) -> None:

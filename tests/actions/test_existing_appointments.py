@@ -7,9 +7,9 @@ from datetime import timedelta
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
-from actions import connections
+from actions import redis_stores
 from actions.business import business
-from actions.manage import (
+from actions.existing_appointments import (
     ActionAskNewTime,
     ActionCancelAppointment,
     ActionCheckAppointment,
@@ -48,7 +48,7 @@ async def run(
 
 
 async def book(hour: int = 10, day=WEDNESDAY, customer: str = CUSTOMER):
-    return await connections.appointments().book(
+    return await redis_stores.appointments().book(
         customer, BIZ.service("cleaning"), local(day, hour), "Sam"
     )
 
@@ -78,13 +78,13 @@ async def test_cancel_asks_first_then_cancels_on_yes(redis: Redis) -> None:
         and "Reply Y to cancel" in said[0]
     )
     assert slots["pending_cancel_id"] == appointment.id
-    assert (await connections.appointments().get(appointment.id)).status == "booked"
+    assert (await redis_stores.appointments().get(appointment.id)).status == "booked"
 
     said, slots, _ = await run(
         ActionCancelAppointment(), "y", "affirm", {"pending_cancel_id": appointment.id}
     )
     assert said == ["Cancelled. Text us anytime to book again."]
-    assert (await connections.appointments().get(appointment.id)).status == "cancelled"
+    assert (await redis_stores.appointments().get(appointment.id)).status == "cancelled"
     assert slots["pending_cancel_id"] is None
 
 
@@ -94,12 +94,14 @@ async def test_cancel_cannot_touch_another_customers_appointment(redis: Redis) -
         ActionCancelAppointment(), "y", "affirm", {"pending_cancel_id": theirs.id}
     )
     assert "can't find" in said[0]
-    assert (await connections.appointments().get(theirs.id)).status == "booked"
+    assert (await redis_stores.appointments().get(theirs.id)).status == "booked"
 
 
 async def test_late_cancellation_mentions_the_fee(redis: Redis) -> None:
     soon = BIZ.now().replace(microsecond=0) + timedelta(hours=3)
-    await connections.appointments().book(CUSTOMER, BIZ.service("checkup"), soon, "Sam")
+    await redis_stores.appointments().book(
+        CUSTOMER, BIZ.service("checkup"), soon, "Sam"
+    )
     said, _, _ = await run(
         ActionOfferCancel(), "cancel my appointment", "cancel_appointment"
     )
@@ -140,7 +142,7 @@ async def test_reschedule_shows_the_appointment_then_moves_it(redis: Redis) -> N
         ActionRescheduleAppointment(), slots={"new_time": slots["new_time"]}
     )
     assert said[0].startswith("Moved: Thu") and "2:00pm" in said[0]
-    moved = await connections.appointments().get(appointment.id)
+    moved = await redis_stores.appointments().get(appointment.id)
     assert moved.start == local(THURSDAY, 14)
 
 
@@ -175,7 +177,7 @@ async def test_confirm_and_reminder(redis: Redis) -> None:
     assert "Reply C to confirm" in said[0] and "YES" not in said[0]
     said, _, _ = await run(ActionConfirmAppointment(), "c", "confirm_appointment")
     assert said[0].startswith("Thanks, you're confirmed for Wed")
-    assert (await connections.appointments().get(appointment.id)).status == "confirmed"
+    assert (await redis_stores.appointments().get(appointment.id)).status == "confirmed"
 
 
 async def test_reminder_with_nothing_booked_sends_nothing(redis: Redis) -> None:

@@ -13,11 +13,16 @@ from rasa_sdk.events import ActionExecuted, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import connections
+from actions import redis_stores
 from actions.appointment_store import Appointment, SlotTaken
-from actions.booking import DIGRESSIONS, current_start, latest_intent, resumed_prefix
 from actions.business import Business, business
 from actions.formatting import format_money, format_when
+from actions.forms import (
+    DIGRESSIONS,
+    ask_for_time,
+    current_start,
+    latest_intent,
+)
 from actions.replies import options_from_slot, say
 from actions.scheduling import within_cancellation_window
 from actions.time_choice import choice_slots, choose_time, diary
@@ -29,7 +34,7 @@ NO_APPOINTMENT = (
 
 
 async def next_appointment(customer: str, biz: Business) -> Appointment | None:
-    upcoming = await connections.appointments().upcoming(customer, biz.now())
+    upcoming = await redis_stores.appointments().upcoming(customer, biz.now())
     return upcoming[0] if upcoming else None
 
 
@@ -47,7 +52,7 @@ class ActionCheckAppointment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        upcoming = await connections.appointments().upcoming(
+        upcoming = await redis_stores.appointments().upcoming(
             tracker.sender_id, biz.now()
         )
         if not upcoming:
@@ -103,7 +108,7 @@ class ValidateRescheduleForm(FormValidationAction):
             return {"new_time": None}
         service = biz.service(appointment.service) or biz.services[0]
         offered = options_from_slot(tracker.get_slot("offered_options"))
-        booked = await diary(connections.appointments(), biz, now, ignore=appointment)
+        booked = await diary(redis_stores.appointments(), biz, now, ignore=appointment)
         choice = choose_time(
             str(value), offered, service, appointment.start, booked, biz, now
         )
@@ -117,25 +122,14 @@ class ActionAskNewTime(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        biz = business()
-        options = options_from_slot(tracker.get_slot("offered_options"))
-        note = tracker.get_slot("booking_note") or ""
-        prefix = resumed_prefix(tracker, topic="appointment")
-        if options:
-            say(dispatcher, f"{prefix}{note}", options)
-        elif note:
-            say(
-                dispatcher,
-                f"{prefix}{note} When would you like to come instead? e.g. Fri 2pm",
-            )
-        else:
-            appointment = await next_appointment(tracker.sender_id, biz)
-            what = f"You have a {describe(appointment, biz)}. " if appointment else ""
-            say(
-                dispatcher,
-                f"{prefix}{what}When would you like to come instead? e.g. Fri 2pm",
-            )
-        return [SlotSet("booking_note", None)]
+        question = "When would you like to come instead? e.g. Fri 2pm"
+        if not tracker.get_slot("booking_note") and not tracker.get_slot(
+            "offered_options"
+        ):
+            appointment = await next_appointment(tracker.sender_id, business())
+            if appointment:
+                question = f"You have a {describe(appointment, business())}. {question}"
+        return ask_for_time(dispatcher, tracker, "appointment", question)
 
 
 class ActionRescheduleAppointment(Action):
@@ -157,7 +151,7 @@ class ActionRescheduleAppointment(Action):
             return reset
         service = biz.service(appointment.service) or biz.services[0]
         try:
-            await connections.appointments().move(appointment, start, service)
+            await redis_stores.appointments().move(appointment, start, service)
         except SlotTaken:
             say(
                 dispatcher,
@@ -202,7 +196,7 @@ class ActionCancelAppointment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        store = connections.appointments()
+        store = redis_stores.appointments()
         pending = tracker.get_slot("pending_cancel_id")
         appointment = await store.get(pending) if pending else None
         if (
@@ -229,7 +223,7 @@ class ActionConfirmAppointment(Action):
         if appointment is None:
             say(dispatcher, NO_APPOINTMENT)
             return []
-        await connections.appointments().confirm(appointment)
+        await redis_stores.appointments().confirm(appointment)
         say(
             dispatcher,
             f"Thanks, you're confirmed for {format_when(appointment.start)}.",
