@@ -170,11 +170,16 @@ class Inbox:
             )
         )
 
-    async def head(self, customer: str) -> tuple[str, Entry] | None:
+    async def head(self, customer: str) -> tuple[str, Entry | None] | None:
+        """The oldest entry as stored and parsed; None for an empty queue. An entry
+        that cannot be parsed comes back as (raw, None), for the caller to drop."""
         raw = await self.redis.lindex(redis_keys.queue(customer), 0)
         if raw is None:
             return None
-        return raw, Entry.from_json(raw)
+        try:
+            return raw, Entry.from_json(raw)
+        except (ValueError, KeyError, TypeError):
+            return raw, None
 
     async def drop_head(self, customer: str, raw: str) -> bool:
         """Remove the entry once done; a no-op if someone else already did."""

@@ -301,12 +301,11 @@ class SmsWorker:
         be tried again (the texts behind it wait: replies in order)."""
         customer = lease.customer
         while not lease.lost:
-            raw = await self.redis.lindex(redis_keys.queue(customer), 0)
-            if raw is None:
+            head = await self.inbox.head(customer)
+            if head is None:
                 return None
-            try:
-                entry = Entry.from_json(raw)
-            except (ValueError, KeyError, TypeError):
+            raw, entry = head
+            if entry is None:
                 # Not the entry itself: it holds the customer's message text.
                 logger.error(
                     "dropping unreadable inbox entry of %s (%d bytes)",
