@@ -27,7 +27,7 @@ from stores.contacts import (
     normalise_number,
 )
 from tests.redis_server import RedisServer, free_port
-from tools.import_contacts import ContactsFileError, RowError, parse_contacts_csv
+from tools.contacts_csv import ContactsFileError, RowError, parse_contacts_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=200)
