@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from connectors import redis_keys
 from connectors.housekeeping import Housekeeping
 from stores.redis_store import RedisSessionTrackerStore
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
 
 ROOT = Path(__file__).parents[2]
 

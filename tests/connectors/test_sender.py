@@ -15,8 +15,8 @@ from connectors import redis_keys, suppression
 from connectors.sender import SendResult, TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_turn
-from tests.redis_server import RedisServer, free_port
 from tools.emulator import EmulatorConfig, running_emulator
+from tools.harness.redis_server import RedisServer, free_port
 
 SID, TOKEN = "AC" + "7" * 32, "sender-test-token"
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"

@@ -26,8 +26,8 @@ from stores.contacts import (
     contact_key,
     normalise_number,
 )
-from tests.redis_server import RedisServer, free_port
 from tools.contacts_csv import ContactsFileError, RowError, parse_contacts_csv
+from tools.harness.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=200)

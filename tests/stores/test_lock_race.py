@@ -30,8 +30,8 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 
 from stores.lock_store import RedisTicketLockStore
-from tests.processes import spawn
-from tests.redis_server import RedisServer, free_port
+from tools.harness.processes import spawn
+from tools.harness.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
