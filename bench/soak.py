@@ -42,8 +42,8 @@ from pathlib import Path
 import redis as redis_sync  # the soak drives from outside, like the tests
 
 from bench.results_md import replace_section
-from tests.e2e.sms_stack import BUSINESS, SmsStack, http
-from tests.redis_server import RedisServer, free_port
+from tools.harness.redis_server import RedisServer, free_port
+from tools.harness.sms_stack import BUSINESS, SmsStack, http
 from tools.keyspace import audit_keys
 
 ROOT = Path(__file__).parents[1]

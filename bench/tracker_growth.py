@@ -48,8 +48,8 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from stores.redis_store import RedisSessionTrackerStore
-from tests.e2e.sms_stack import SmsStack, http
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import SmsStack, http
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"

@@ -18,15 +18,16 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import redis as redis_sync  # the benchmark drives from outside, like the tests
 
+from actions.business import business
 from bench.results_md import replace_section
-from tests.actions.trackers import mdy, next_weekday
-from tests.e2e.sms_stack import SmsStack
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import SmsStack
 
 ROOT = Path(__file__).parents[1]
 RAW = ROOT / "bench" / "results"
@@ -34,8 +35,17 @@ BEGIN = "<!-- turn_bytes:begin -->"
 END = "<!-- turn_bytes:end -->"
 
 
+def booking_day() -> str:
+    """A Tuesday at least two days ahead, written M/D as a customer would: far
+    enough ahead to book in the business's zone (as the e2e tests pick it)."""
+    day = business().now().date() + timedelta(days=2)
+    while day.weekday() != 1:
+        day += timedelta(days=1)
+    return f"{day.month}/{day.day}"
+
+
 def conversations() -> dict[str, list[str]]:
-    day = mdy(next_weekday(1))
+    day = booking_day()
     return {
         "+14155550801": [
             f"hi can i book a cleaning {day} at 10am",

@@ -39,8 +39,8 @@ from redis.asyncio import Redis
 from bench.results_md import replace_section
 from connectors.inbound import InboundSms
 from connectors.inbox import Inbox
-from tests.e2e.sms_stack import SmsStack
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import SmsStack
 
 ROOT = Path(__file__).parents[1]
 RAW = ROOT / "bench" / "results"

@@ -40,18 +40,3 @@ def keyword(body: str) -> Keyword | None:
     if not word.isascii():
         return None
     return _WORDS.get(word.upper())
-
-
-def action_for(body: str, opted_out: bool) -> Keyword | None:
-    """The keyword to act on, given whether the sender is currently opted out.
-
-    "YES" from a subscribed customer usually answers the bot's question, so the
-    opt-in words mean OPT_IN only for an opted-out number; otherwise they are
-    ordinary text (None) and get their bot turn. OPT_OUT and HELP count from
-    anyone (STOP when already opted out is re-recorded, harmlessly). None for an
-    opted-out number's other texts too: the caller decides to drop them.
-    """
-    found = keyword(body)
-    if found is Keyword.OPT_IN and not opted_out:
-        return None
-    return found

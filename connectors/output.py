@@ -12,7 +12,7 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
-from connectors.sms_text import SmsPart, shape_message, shape_turn
+from connectors.sms_text import shape_message
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,3 @@ class SmsOutput(OutputChannel):
             # Its keys only: the values may hold what the customer told the bot.
             keys = sorted(json_message) if isinstance(json_message, dict) else []
             logger.info("custom json with no text is not sent by SMS (keys %s)", keys)
-
-    def parts(self, max_length: int, max_parts: int) -> list[SmsPart]:
-        return shape_turn(self.texts, max_length=max_length, max_parts=max_parts)

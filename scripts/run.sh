@@ -114,7 +114,7 @@ EMULATOR_PORT="${EMULATOR_PORT:-8099}"
 export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:$RASA_PORT}"
 export TWILIO_MESSAGING_SERVICE_SID="${TWILIO_MESSAGING_SERVICE_SID:-}"
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
-  # The emulator's built-in test credentials (tools/emulator_config.py).
+  # The emulator's built-in test credentials (tools/emulator/config.py).
   export TWILIO_ACCOUNT_SID="ACe1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"
   export TWILIO_AUTH_TOKEN="0123456789abcdef0123456789abcdef"
   export TWILIO_NUMBERS="${TWILIO_NUMBERS:-+15017122661}"

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 import redisio
 from redisio import RedisSettings
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
 
 #: Whole modules that start Rasa servers or the make-run stack (a trained model).
 E2E_PATHS = ("tests/e2e/", "tests/stores/test_lock_race.py")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis as redis_sync  # test side only
 
-from tests.redis_server import free_port
+from tools.harness.redis_server import free_port
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = str(ROOT / "scripts" / "redis.sh")

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from connectors.housekeeping import Housekeeping
 from redisio import keys as redis_keys
 from stores.redis_store import RedisSessionTrackerStore
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
 
 ROOT = Path(__file__).parents[2]
 

@@ -46,8 +46,8 @@ from tests.connectors.worker_stack import (
     inbound,
     worker_settings,
 )
-from tests.redis_server import RedisServer
 from tools.emulator import EmulatorConfig, running_emulator
+from tools.harness.redis_server import RedisServer
 from tools.keyspace import unbounded_keys
 
 ROOT = Path(__file__).parents[2]

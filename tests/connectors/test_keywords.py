@@ -1,4 +1,4 @@
-"""Opt-out words: only the bare word counts, and YES opts in only the opted out."""
+"""Opt-out words: only the bare word counts, matched as Twilio matches it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.keywords import Keyword, action_for, keyword
+from connectors.keywords import Keyword, keyword
 
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)
 
@@ -60,30 +60,10 @@ def test_every_default_word(words: list[str], kind: Keyword) -> None:
 )
 def test_anything_else_is_an_ordinary_message(body: str) -> None:
     assert keyword(body) is None
-    assert action_for(body, opted_out=False) is None
-    assert action_for(body, opted_out=True) is None
-
-
-@pytest.mark.parametrize("body", ["yes", "YES", " Start ", "unstop"])
-def test_opt_in_words_count_only_for_an_opted_out_number(body: str) -> None:
-    assert action_for(body, opted_out=False) is None  # "yes" answers the bot
-    assert action_for(body, opted_out=True) is Keyword.OPT_IN
-
-
-@pytest.mark.parametrize("opted_out", [False, True])
-def test_opt_out_and_help_count_for_anyone(opted_out: bool) -> None:
-    assert action_for("stop", opted_out) is Keyword.OPT_OUT
-    assert action_for("Cancel", opted_out) is Keyword.OPT_OUT
-    assert action_for("help", opted_out) is Keyword.HELP
-    assert action_for("INFO", opted_out) is Keyword.HELP
 
 
 @PROPERTY
-@given(st.text(max_size=30), st.booleans())
-def test_a_keyword_is_always_one_known_word(body: str, opted_out: bool) -> None:
-    found = action_for(body, opted_out)
-    if found is not None:
+@given(st.text(max_size=30))
+def test_a_keyword_is_always_one_known_word(body: str) -> None:
+    if keyword(body) is not None:
         assert body.strip().upper() in OPT_OUT + OPT_IN + HELP
-        assert found is keyword(body)
-    if found is Keyword.OPT_IN:
-        assert opted_out

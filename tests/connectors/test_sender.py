@@ -18,8 +18,8 @@ from connectors.settings import SmsSettings
 from connectors.sms_text import shape_turn
 from redisio import RedisSettings
 from redisio import keys as redis_keys
-from tests.redis_server import RedisServer, free_port
 from tools.emulator import EmulatorConfig, running_emulator
+from tools.harness.redis_server import RedisServer, free_port
 
 SID, TOKEN = "AC" + "7" * 32, "sender-test-token"
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"

@@ -30,8 +30,8 @@ from tests.connectors.worker_stack import (
     wait_for_texts,
     worker_settings,
 )
-from tests.redis_server import RedisServer
 from tools.emulator import EmulatorConfig, running_emulator
+from tools.harness.redis_server import RedisServer
 
 THREE_PARTS = [
     "First: your cleaning is booked for Tue.",

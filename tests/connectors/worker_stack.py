@@ -30,7 +30,7 @@ from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.worker import SmsWorker
 from redisio import RedisSettings
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
 
 SID, TOKEN = "AC" + "8" * 32, "worker-test-token"
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"

@@ -18,9 +18,9 @@ from typing import Any
 
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
-from tests.e2e.sms_stack import API_TOKEN, http, with_token
-from tests.redis_server import free_port
-from tests.stopping import descendants, kill_all
+from tools.harness.redis_server import free_port
+from tools.harness.sms_stack import API_TOKEN, http, with_token
+from tools.harness.stopping import descendants, kill_all
 
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import redis as redis_sync
 
-from tests.e2e.sms_stack import MODEL, ROOT
-from tests.redis_server import RedisServer, free_port
+from tools.harness.redis_server import RedisServer, free_port
+from tools.harness.sms_stack import MODEL, ROOT
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.actions.trackers import mdy, next_weekday
-from tests.e2e.sms_stack import API_TOKEN, AUTH_TOKEN, SmsStack, http
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import API_TOKEN, AUTH_TOKEN, SmsStack, http
 
 REDIS_PASSWORD = "e2e-redis-password-4711"  # noqa: S105 - tests only
 LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|\"log_level\": \"(\w+)\"")

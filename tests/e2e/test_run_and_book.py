@@ -26,9 +26,15 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 
 from tests.actions.trackers import local, mdy, next_weekday
 from tests.e2e.run_script import REST_SECRET, ROOT, RunScript
-from tests.e2e.sms_stack import http
-from tests.redis_server import RedisServer
-from tests.stopping import command_line, descendants, dump_stacks, kill_all, wait_gone
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import http
+from tools.harness.stopping import (
+    command_line,
+    descendants,
+    dump_stacks,
+    kill_all,
+    wait_gone,
+)
 
 APP_DB, TRACKER_DB = 10, 11  # databases of its own on the suite's Redis
 

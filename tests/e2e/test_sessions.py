@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.sms_stack import BIN, ROOT, SmsStack
-from tests.redis_server import RedisServer, free_port
+from tools.harness.redis_server import RedisServer, free_port
+from tools.harness.sms_stack import BIN, ROOT, SmsStack
 
 WARNING = "Are you still there? Reply to keep this conversation open."
 WARN_AFTER, GRACE = 3.0, 5.0

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.run_script import ROOT, RunScript, wait_until
-from tests.e2e.sms_stack import http
-from tests.stopping import dump_stacks, wait_gone
+from tools.harness.sms_stack import http
+from tools.harness.stopping import dump_stacks, wait_gone
 
 STOP_WITHIN = 10.0
 WARNING = "Are you still there?"

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.e2e.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack
 
 
 @pytest.fixture(scope="module")

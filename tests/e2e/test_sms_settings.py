@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.sms_stack import SmsStack, http
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
+from tools.harness.sms_stack import SmsStack, http
 
 
 @pytest.fixture(scope="module")

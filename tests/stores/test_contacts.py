@@ -25,8 +25,8 @@ from stores.contacts import (
     ContactStore,
     normalise_number,
 )
-from tests.redis_server import RedisServer, free_port
-from tools.import_contacts import ContactsFileError, RowError, parse_contacts_csv
+from tools.contacts_csv import ContactsFileError, RowError, parse_contacts_csv
+from tools.harness.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=200)

@@ -1,11 +1,12 @@
 """Two Rasa servers, one Redis, one customer texting 20 times at once: with
 RedisTicketLockStore the turns run one after another and the tracker holds each text
-once, in order. The same run with Rasa's RedisLockStore is a recorded demonstration.
+once, in order.
 
 Real processes: one action server, two `rasa run --enable-api` replicas on loopback
 ports with the trained model and Rasa's own `type: redis` tracker store, texts through
 Rasa's REST channel, half to each replica. Needs models/assistant.tar.gz. A light
-version without Rasa servers races the two lock stores from two threads.
+version without Rasa servers races the two lock stores from two threads: ours meets
+the bar, Rasa's RedisLockStore does not.
 """
 
 from __future__ import annotations
@@ -30,21 +31,20 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 
 from stores.lock_store import RedisTicketLockStore
-from tests.processes import spawn
-from tests.redis_server import RedisServer, free_port
+from tools.harness.processes import spawn
+from tools.harness.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 BIN = ROOT / ".venv" / "bin"
 CUSTOMER = "+14155550199"
-ACTIONS_DB, OURS_DB, RASAS_DB, THREADS_DB = 12, 13, 14, 15
+ACTIONS_DB, OURS_DB, THREADS_DB = 12, 13, 15
 TEXTS = [
     "hi", "hello", "hey there", "hi there", "hiya", "good morning",
     "good afternoon", "good evening", "hello there", "howdy", "greetings", "heya",
     "thanks", "thank you", "thanks a lot", "are you a bot", "am i talking to a bot",
     "are you human", "bye", "goodbye",
 ]  # fmt: skip
-RESULTS: dict[str, dict[str, Any]] = {}
 
 needs_model = pytest.mark.skipif(
     not MODEL.exists(), reason="models/assistant.tar.gz missing: run `make train`"
@@ -102,7 +102,7 @@ class Processes:
 def action_port(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[int]:
-    """One action server for both runs: action_session_start is a custom action."""
+    """The replicas' action server: action_session_start is a custom action."""
     redis_url = f"redis://127.0.0.1:{redis_server.port}/{ACTIONS_DB}"
     redis_sync.Redis.from_url(redis_url).flushdb()
     port = free_port()
@@ -224,31 +224,12 @@ def test_two_replicas_never_run_one_conversations_turns_at_once(
 ) -> None:
     ours = "stores.lock_store.RedisTicketLockStore"
     result = race(redis_server, action_port, tmp_path, OURS_DB, ours)
-    RESULTS["ours"] = result
     print(f"\nRedisTicketLockStore, 20 texts: {result}")
 
     assert result["failed"] == []
     assert result["lock_errors"] == 0
     assert result["problems"] == []
     assert result["session_starts"] == 1
-
-
-@needs_model
-def test_demonstration_rasas_redis_lock_store_under_the_same_load(
-    redis_server: RedisServer, action_port: int, tmp_path: Path
-) -> None:
-    """Not a test of our code: records whether Rasa's RedisLockStore (tickets by
-    read-modify-write of one JSON blob, RasaHQ/rasa#9213; 1 s polling) lets the two
-    replicas overlap. Passes either way; when the race shows, our run must not."""
-    result = race(redis_server, action_port, tmp_path, RASAS_DB, "redis")
-    print(f"\nRasa RedisLockStore, 20 texts: {result}")
-
-    reproduced = bool(result["problems"] or result["failed"] or result["lock_errors"])
-    print(f"race reproduced with Rasa's RedisLockStore: {reproduced}")
-    if reproduced and "ours" in RESULTS:
-        assert RESULTS["ours"]["problems"] == []
-        assert RESULTS["ours"]["failed"] == []
-        assert RESULTS["ours"]["lock_errors"] == 0
 
 
 def replica_threads(make: Callable[[], LockStore]) -> dict[str, float]:
@@ -295,6 +276,13 @@ def replica_threads(make: Callable[[], LockStore]) -> dict[str, float]:
     return {**counts, "wall": round(time.monotonic() - began, 2)}
 
 
+def meets_the_bar(result: dict[str, float]) -> bool:
+    """All 20 sections held (none lost or stuck), never two inside at once, and
+    within the work (20 x 60 ms) plus 2 s."""
+    one_at_a_time = (result["most"], result["held"]) == (1, 20)
+    return one_at_a_time and result["wall"] < 20 * 0.06 + 2
+
+
 def test_two_replica_threads_hold_the_lock_one_at_a_time(
     redis_server: RedisServer,
 ) -> None:
@@ -305,18 +293,20 @@ def test_two_replica_threads_hold_the_lock_one_at_a_time(
         )
     )
     print(f"\nRedisTicketLockStore, 2 threads x 10 sections of 60 ms: {result}")
-    assert (result["most"], result["held"]) == (1, 20)
-    assert result["wall"] < 20 * 0.06 + 2
+    assert meets_the_bar(result), result
 
 
-def test_demonstration_rasas_lock_store_in_two_replica_threads(
+def test_rasas_lock_store_misses_the_bar_in_two_replica_threads(
     redis_server: RedisServer,
 ) -> None:
-    """Not a test of our code: Rasa's RedisLockStore under the same load. Passes
-    either way; prints overlaps (most > 1), lost and stuck waiters, and the wall
-    time that 1 s polling costs."""
+    """Why we have our own store, measured on the same load: Rasa's RedisLockStore
+    (tickets by read-modify-write of one JSON blob, RasaHQ/rasa#9213) lets sections
+    overlap, loses or strands waiters, or, if it does none of that, still needs
+    seconds: each waiter polls once a second, so 19 waits cannot end within 3.2 s.
+    Whichever way it goes, it misses the bar ours meets; which way is printed."""
     redis_sync.Redis(port=redis_server.port, db=THREADS_DB).flushdb()
     result = replica_threads(
         lambda: RedisLockStore(port=redis_server.port, db=THREADS_DB)
     )
     print(f"\nRasa RedisLockStore, 2 threads x 10 sections of 60 ms: {result}")
+    assert not meets_the_bar(result), result

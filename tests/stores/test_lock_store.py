@@ -22,7 +22,7 @@ from rasa.utils.endpoints import EndpointConfig
 from redis.asyncio import Redis
 
 from stores.lock_store import RedisTicketLockStore
-from tests.redis_server import RedisServer
+from tools.harness.redis_server import RedisServer
 
 DB = 11
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,7 +38,7 @@ from rasa.shared.core.trackers import (
 from rasa.utils.endpoints import EndpointConfig
 
 from stores.redis_store import RedisSessionTrackerStore, TrimReport
-from tests.redis_server import RedisServer, free_port
+from tools.harness.redis_server import RedisServer, free_port
 
 DB = 9
 CUSTOMER = "+14155552671"

@@ -27,9 +27,9 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tools.emulator import EmulatorConfig, running_emulator
-from tools.emulator_config import DEFAULT_ACCOUNT_SID as SID
-from tools.emulator_config import DEFAULT_AUTH_TOKEN as TOKEN
-from tools.emulator_segments import GSM7_BASIC, count_segments
+from tools.emulator.config import DEFAULT_ACCOUNT_SID as SID
+from tools.emulator.config import DEFAULT_AUTH_TOKEN as TOKEN
+from tools.emulator.segments import GSM7_BASIC, count_segments
 
 CUSTOMER, BUSINESS = "+15551230001", "+15557654321"
 SERVICE = "MG" + "ab" * 16

@@ -11,8 +11,8 @@ import pytest_asyncio
 from aiohttp import BasicAuth
 
 from tools.emulator import EmulatorConfig, running_emulator
-from tools.emulator_config import DEFAULT_ACCOUNT_SID as SID
-from tools.emulator_config import DEFAULT_AUTH_TOKEN as TOKEN
+from tools.emulator.config import DEFAULT_ACCOUNT_SID as SID
+from tools.emulator.config import DEFAULT_AUTH_TOKEN as TOKEN
 
 FORM = {"To": "+14155552671", "From": "+15017122661", "Body": "hi"}
 

@@ -15,8 +15,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tools.emulator import EmulatorConfig, running_emulator
-from tools.emulator_config import DEFAULT_ACCOUNT_SID as SID
-from tools.emulator_config import DEFAULT_AUTH_TOKEN as TOKEN
+from tools.emulator.config import DEFAULT_ACCOUNT_SID as SID
+from tools.emulator.config import DEFAULT_AUTH_TOKEN as TOKEN
 from tools.phone import format_delivery, format_reply, segments_label
 
 ROOT = Path(__file__).parents[2]

@@ -16,9 +16,9 @@ from typing import Any
 from aiohttp import BasicAuth, web
 from multidict import MultiDictProxy
 
-from tools.emulator_config import ACCOUNT_SID_RE, SERVICE_SID_RE
-from tools.emulator_delivery import store_message
-from tools.emulator_resources import (
+from tools.emulator.config import ACCOUNT_SID_RE, SERVICE_SID_RE
+from tools.emulator.delivery import store_message
+from tools.emulator.resources import (
     StoredMessage,
     is_e164,
     is_valid_sender,
@@ -26,7 +26,7 @@ from tools.emulator_resources import (
     new_sid,
     twilio_error,
 )
-from tools.emulator_state import STATE, EmulatorState
+from tools.emulator.state import STATE, EmulatorState
 
 BASE = "/2010-04-01/Accounts/{account_sid}"
 MAX_BODY = 1600

@@ -14,20 +14,20 @@ from typing import Any
 
 from aiohttp import web
 
-from tools.emulator_config import (
+from tools.emulator.config import (
     ConfigError,
     normalise_code,
     normalise_failures,
 )
-from tools.emulator_delivery import Delivery, post_signed, store_message
-from tools.emulator_resources import (
+from tools.emulator.delivery import Delivery, post_signed, store_message
+from tools.emulator.resources import (
     InboundMedia,
     inbound_form,
     log_entry,
     new_sid,
     twiml_messages,
 )
-from tools.emulator_state import STATE, EmulatorState
+from tools.emulator.state import STATE, EmulatorState
 
 logger = logging.getLogger(__name__)
 

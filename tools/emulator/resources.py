@@ -15,7 +15,7 @@ from typing import Any
 
 import phonenumbers
 
-from tools.emulator_segments import count_segments
+from tools.emulator.segments import count_segments
 
 API_VERSION = "2010-04-01"
 E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -37,7 +37,7 @@ class RedisServer:
             raise RuntimeError(
                 "redis-server is not installed: run `scripts/redis.sh install`"
             )
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - redis-server from PATH
             [
                 binary,
                 "--bind",

@@ -1,7 +1,8 @@
 """A local Twilio for a project that has no Twilio account: the Messages REST API,
 signed inbound webhooks and status callbacks, and a few `/_emulator/*` routes for tests.
 
-Run it with `python -m tools.emulator --help`; embed it with `running_emulator(config)`.
+Run it with `python -m tools.emulator --help`; embed it with `running_emulator(config)`
+(both importable from `tools.emulator`).
 Point twilio-python at it with `client.api.base_url = <base url>`.
 """
 
@@ -18,8 +19,8 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from tools import emulator_api, emulator_control
-from tools.emulator_config import (
+from tools.emulator import api, control
+from tools.emulator.config import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     DEFAULT_WEBHOOK_URL,
@@ -29,7 +30,7 @@ from tools.emulator_config import (
     parse_numbers,
     require_loopback,
 )
-from tools.emulator_state import STATE, EmulatorState
+from tools.emulator.state import STATE, EmulatorState
 
 __all__ = ["EmulatorConfig", "create_app", "running_emulator", "main"]
 
@@ -42,8 +43,8 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app = web.Application()
     state = EmulatorState(config or EmulatorConfig())
     app[STATE] = state
-    emulator_api.add_routes(app)
-    emulator_control.add_routes(app)
+    api.add_routes(app)
+    control.add_routes(app)
 
     async def start(_: web.Application) -> None:
         await state.start()
@@ -165,7 +166,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     asyncio.run(serve(config, args.host, args.port))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

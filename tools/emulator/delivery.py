@@ -11,13 +11,13 @@ from urllib.parse import urldefrag
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-from tools.emulator_resources import (
+from tools.emulator.resources import (
     StoredMessage,
     new_sid,
     status_callback_form,
     utc_now,
 )
-from tools.emulator_state import EmulatorState
+from tools.emulator.state import EmulatorState
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis as redis_sync  # test side only: the servers under test use redis.asyncio
+import redis as redis_sync  # driven from outside; the servers use redis.asyncio
 
-from tests.processes import spawn
-from tests.redis_server import RedisServer, free_port
-from tests.stopping import dump_stacks, group_members
+from tools.harness.processes import spawn
+from tools.harness.redis_server import RedisServer, free_port
+from tools.harness.stopping import dump_stacks, group_members
 
 ROOT = Path(__file__).parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
@@ -42,7 +42,7 @@ def http(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - http URLs of the stack
         url,
         data,
         {"Content-Type": "application/json", **(headers or {})},
@@ -109,8 +109,11 @@ class SmsStack:
     def emulator(self) -> str:
         return f"http://127.0.0.1:{self.emulator_port}"
 
-    def redis(self) -> redis_sync.Redis:
-        return redis_sync.Redis.from_url(self.redis_url, decode_responses=True)
+    def redis(self) -> redis_sync.Redis:  # noqa: TID251 - drives from outside
+        """A blocking client of the stack's db, to look at what the servers stored."""
+        return redis_sync.Redis.from_url(  # noqa: TID251
+            self.redis_url, decode_responses=True
+        )
 
     def api(self, path: str) -> str:
         """A Rasa HTTP API URL of this stack, with its token."""
@@ -124,7 +127,8 @@ class SmsStack:
     def start(self) -> SmsStack:
         assert MODEL.exists(), "no trained model: run `make train` first"
         self.redis().flushdb()
-        redis_sync.Redis.from_url(self.redis_server.url_for(self.db + 1)).flushdb()
+        trackers = self.redis_server.url_for(self.db + 1)
+        redis_sync.Redis.from_url(trackers).flushdb()  # noqa: TID251
         self._spawn(
             "emulator",
             [

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tools.emulator_config import EmulatorConfig
-from tools.emulator_resources import StoredMessage
+from tools.emulator.config import EmulatorConfig
+from tools.emulator.resources import StoredMessage
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
 
 
@@ -87,7 +87,7 @@ def dump_stacks(pids: list[int]) -> str:
             parts.append("(not a Python process)")
             continue
         try:
-            done = subprocess.run(
+            done = subprocess.run(  # noqa: S603 - py-spy of our own children
                 [str(PY_SPY), "dump", "--pid", str(pid), "--native"],
                 capture_output=True,
                 text=True,
