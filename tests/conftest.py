@@ -15,7 +15,14 @@ from tools.harness.redis_server import RedisServer
 #: Whole modules that start Rasa servers or the make-run stack (a trained model).
 E2E_PATHS = ("tests/e2e/", "tests/stores/test_lock_race.py")
 #: In-process tests too long for the inner loop; make test runs them.
-SLOW_TESTS = ("test_a_thousand_conversations_leave_no_key_without_a_bound",)
+SLOW_TESTS = (
+    "test_a_thousand_conversations_leave_no_key_without_a_bound",
+    # Each waits out leases or refusals for 5-9 s of wall time.
+    "test_a_turn_whose_lease_lapsed_in_a_long_pause_is_not_run_again",
+    "test_redis_paused_during_a_slow_turn_on_two_replicas_runs_it_once",
+    "test_a_reply_refused_past_the_retry_window_is_recorded_undeliverable",
+    "test_replies_twilio_refuses_for_a_while_arrive_once_each_in_order",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
