@@ -28,7 +28,7 @@ def test_disabled_answers_200_and_runs_no_turn(stack: SmsStack) -> None:
     phone = "+14155550201"
     result = stack.text(phone, "hi")
     assert result["status"] == 200 and "<Response" in result["response_body"]
-    assert stack.quiet(phone, 3) == []
+    assert stack.settled(phone) == []
     assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
 
 
@@ -36,7 +36,7 @@ def test_no_turn_for_a_number_without_a_session(stack: SmsStack) -> None:
     stack.restart_rasa(initiate_from_inbound=False)
     stranger, known = "+14155550202", "+14155550203"
     stack.text(stranger, "hi")
-    assert stack.quiet(stranger, 3) == []
+    assert stack.settled(stranger) == []
     # The business started a conversation with `known` (its systems use the HTTP
     # API); that customer's reply gets its turn.
     status, _ = http(
@@ -60,5 +60,5 @@ def test_a_failed_turn_sends_the_failure_text_once(stack: SmsStack) -> None:
     phone = "+14155550204"
     stack.text(phone, "hi")
     replies = stack.replies(phone, 1)
-    assert len(stack.quiet(phone, 3)) == 1
+    assert len(stack.settled(phone)) == 1
     assert replies[0]["body"].count("Sorry, we hit a snag. Call us at 555-0100.") == 1

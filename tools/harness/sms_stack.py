@@ -20,6 +20,7 @@ from typing import Any
 
 import redis as redis_sync  # driven from outside; the servers use redis.asyncio
 
+from connectors import redis_keys
 from tools.harness.processes import spawn
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.stopping import dump_stacks, group_members
@@ -298,8 +299,26 @@ class SmsStack:
             f"{customer} got {len(self.sent_to(customer))} texts, expected {count}"
         )
 
+    def settled(self, customer: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Everything sent to the customer once their inbox queue is empty.
+
+        An entry leaves the queue only after its turn ran and its replies were
+        handed to Twilio, so by then every text accepted so far has been answered:
+        a "nothing more came" check after this waits on that, not on a clock.
+        """
+        queue = redis_keys.queue(customer)
+        db = self.redis()
+        deadline = time.monotonic() + timeout
+        while (left := db.llen(queue)) > 0:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{customer}'s queue still holds {left} texts")
+            time.sleep(0.1)
+        return self.sent_to(customer)
+
     def quiet(self, customer: str, seconds: float) -> list[dict[str, Any]]:
-        """Everything sent to the customer after waiting, for "nothing more" checks."""
+        """Everything sent to the customer after waiting `seconds`: only for waits
+        that are what a test is about (an idle timeout running out); after a turn,
+        `settled` says when nothing more can come."""
         time.sleep(seconds)
         return self.sent_to(customer)
 
