@@ -42,6 +42,7 @@ from pathlib import Path
 import redis as redis_sync  # the soak drives from outside, like the tests
 
 from bench.results_md import replace_section
+from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.sms_stack import BUSINESS, SmsStack, http
 from tools.keyspace import audit_keys
@@ -206,8 +207,8 @@ class Soak:
         client = redis_sync.Redis.from_url(self.stack.redis_url)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if client.zcard("sms:work") == 0 and not any(
-                client.scan_iter("sms:*:queue", count=1000)
+            if client.zcard(redis_keys.WORK) == 0 and not any(
+                client.scan_iter(redis_keys.queue("*"), count=1000)
             ):
                 time.sleep(5)  # replies being sent after the last ack
                 return
@@ -289,8 +290,8 @@ class Soak:
                         for v in entry["parts"].values()
                     )
                 },
-                "failed_sends": client.lrange("sms:failed_sends", 0, 50),
-                "dead_letters": client.lrange("sms:dead_letters", 0, 50),
+                "failed_sends": client.lrange(redis_keys.FAILED_SENDS, 0, 50),
+                "dead_letters": client.lrange(redis_keys.DEAD_LETTERS, 0, 50),
             }
         RAW.mkdir(parents=True, exist_ok=True)
         (RAW / "soak-losses.json").write_text(json.dumps(report, indent=2) + "\n")

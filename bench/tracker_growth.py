@@ -10,7 +10,7 @@ been accepted by "Twilio". A new session starts every `--session-length` turns
 next day's conversation would after 24 h of quiet.
 
 The stores run one after the other on the same machine, never together:
-ours (`stores.redis_store.RedisSessionTrackerStore`) and Rasa's `type: redis`.
+ours (`stores.tracker_store.RedisSessionTrackerStore`) and Rasa's `type: redis`.
 
 Two ways to reach turn N, both reported:
 - live: N sequential turns through the webhook (ours: all of them; Rasa's store
@@ -47,7 +47,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores.redis_store import RedisSessionTrackerStore
+from redisio import keys as redis_keys
+from stores.tracker_store import RedisSessionTrackerStore
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import SmsStack, http
 
@@ -56,7 +57,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 RAW = ROOT / "bench" / "results"
 LIVE_CUSTOMER = "+14155550100"
 STORES = {
-    "ours": "stores.redis_store.RedisSessionTrackerStore",
+    "ours": "stores.tracker_store.RedisSessionTrackerStore",
     "rasa": "redis",
 }
 #: Questions that each get one answer and open no form, so every turn is alike.
@@ -138,7 +139,7 @@ class Bench:
         )
         assert status == 200 and found["messages"], f"no reply to {text!r}: {found}"
         self.after = found["next"]
-        queue = f"sms:{{{customer}}}:queue"
+        queue = redis_keys.queue(customer)
         deadline = time.monotonic() + 600
         while self.sms.llen(queue) and time.monotonic() < deadline:
             time.sleep(0.002)
@@ -180,8 +181,8 @@ class Bench:
         if self.store == "rasa":
             return int(self.trackers.strlen(f"tracker:{customer}"))
         events, sessions = (
-            f"tracker:{{{customer}}}:events",
-            (f"tracker:{{{customer}}}:sessions"),
+            redis_keys.tracker_events("tracker", customer),
+            redis_keys.tracker_sessions("tracker", customer),
         )
         start = int(self.trackers.lindex(sessions, -1) or 0)
         return sum(len(e) for e in self.trackers.lrange(events, start, -1))

@@ -26,6 +26,7 @@ import redis as redis_sync  # the benchmark drives from outside, like the tests
 
 from actions.business import business
 from bench.results_md import replace_section
+from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import SmsStack
 
@@ -74,7 +75,7 @@ def conversations() -> dict[str, list[str]]:
 def wait_answered(stack: SmsStack, phone: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if stack.redis().llen(f"sms:{{{phone}}}:queue") == 0:
+        if stack.redis().llen(redis_keys.queue(phone)) == 0:
             return
         time.sleep(0.2)
     raise TimeoutError(phone)
@@ -98,7 +99,7 @@ def measure(trim: bool) -> dict[str, Any]:
         client = redis_sync.Redis.from_url(server.url_for(1))
         turns = events_bytes = user_bytes = memory = 0
         for phone in conversations():
-            key = f"tracker:{{{phone}}}:events"
+            key = redis_keys.tracker_events("tracker", phone)
             raw = client.lrange(key, 0, -1)
             events = [json.loads(e) for e in raw]
             users = [

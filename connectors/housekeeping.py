@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 #: reads the stream every 2 s). Deleting it also drops what it read and never
 #: acked: only wake-ups, since the work itself is found again through `sms:work`.
 DEAD_CONSUMER_IDLE_MS = 3600 * 1000
-CLAIM_KEY = f"{redis_keys.PREFIX}:housekeeping"
+CLAIM_KEY = redis_keys.HOUSEKEEPING
 
 
 class Trimmable(Protocol):

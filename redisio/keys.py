@@ -15,6 +15,11 @@ def _conv(customer: str, name: str) -> str:
     return f"{PREFIX}:{{{customer}}}:{name}"
 
 
+def conversation_pattern(customer: str) -> str:
+    """SCAN/KEYS pattern of every channel key of one conversation (tests, tools)."""
+    return _conv(customer, "*").replace("[", "\\[").replace("?", "\\?")
+
+
 def seen(customer: str, message_sid: str) -> str:
     """Dedupe marker of one inbound MessageSid (SET NX), for `dedupe_hours`
     (30 days by default): a replayed webhook within it is a duplicate."""
@@ -95,6 +100,8 @@ DEAD_LETTERS = f"{PREFIX}:dead_letters"
 READY = f"{PREFIX}:ready"  # stream: "conversation X has work", read by a group
 READY_GROUP = "workers"
 WORK = f"{PREFIX}:work"  # zset: conversations with a queue, by enqueue time
+#: Which replica runs today's clean-up (SET NX EX, connectors/housekeeping.py).
+HOUSEKEEPING = f"{PREFIX}:housekeeping"
 
 
 def inactivity(customer: str) -> str:
@@ -119,7 +126,7 @@ def contact(number: str) -> str:
 CONTACTS_INDEX = "contacts"
 
 
-# --- the tracker store (stores/redis_store.py); the prefix is `key_prefix` --------
+# --- the tracker store (stores/tracker_store.py); the prefix is `key_prefix` --------
 
 
 def tracker_events(prefix: str, sender_id: str) -> str:

@@ -26,7 +26,7 @@ fi
 
 MODE="${1:-server}"
 RASA_PORT="${RASA_PORT:-5005}"
-ACTION_PORT="${ACTION_PORT:-5055}"
+export ACTION_PORT="${ACTION_PORT:-5055}"
 export REDIS_PORT="${REDIS_PORT:-6390}"
 # The channel (credentials.yml), the stores (endpoints.yml) and the action server all
 # read REDIS_URL; its default is spelled once, in redisio/settings.py.

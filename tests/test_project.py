@@ -126,13 +126,15 @@ def test_endpoints_yml_uses_the_projects_redis_stores(
     from connectors.settings import SmsSettings
     from redisio import default_url
     from stores.lock_store import RedisTicketLockStore
-    from stores.redis_store import RedisSessionTrackerStore
+    from stores.tracker_store import RedisSessionTrackerStore
 
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("REDIS_PORT", "6391")
     monkeypatch.setenv("REDIS_URL", default_url())
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
-    assert endpoints.tracker_store.type == "stores.redis_store.RedisSessionTrackerStore"
+    assert (
+        endpoints.tracker_store.type == "stores.tracker_store.RedisSessionTrackerStore"
+    )
     lock_store = LockStore.create(endpoints.lock_store)
     assert isinstance(lock_store, RedisTicketLockStore)
     assert lock_store.key_prefix == "lock"

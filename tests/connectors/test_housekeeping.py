@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from connectors.housekeeping import Housekeeping
 from redisio import keys as redis_keys
-from stores.redis_store import RedisSessionTrackerStore
+from stores.tracker_store import RedisSessionTrackerStore
 from tools.harness.redis_server import RedisServer
 
 ROOT = Path(__file__).parents[2]
@@ -61,7 +61,7 @@ async def test_one_replica_per_interval_runs_it(redis: Redis) -> None:
     assert await first.tick() is None
     await asyncio.sleep(0.6)
     assert await second.tick() is not None
-    assert await redis.pttl("sms:housekeeping") > 0  # the claim itself expires
+    assert await redis.pttl(redis_keys.HOUSEKEEPING) > 0  # the claim itself expires
 
 
 async def test_it_applies_the_tracker_retention(

@@ -36,9 +36,10 @@ from connectors.keywords import keyword
 from connectors.sender import TwilioSender
 from connectors.worker import SmsWorker
 from redisio import RedisSettings
+from redisio import keys as redis_keys
 from stores.contacts import ContactStore
 from stores.lock_store import RedisTicketLockStore
-from stores.redis_store import RedisSessionTrackerStore
+from stores.tracker_store import RedisSessionTrackerStore
 from tests.connectors.worker_stack import (
     SID,
     TOKEN,
@@ -114,10 +115,12 @@ async def settle(redis: Redis, seconds: float = 90) -> None:
     """Until no conversation has queued work (every reply went out)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if await redis.zcard("sms:work") == 0:
+        if await redis.zcard(redis_keys.WORK) == 0:
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"{await redis.zcard('sms:work')} conversations still queued")
+    raise AssertionError(
+        f"{await redis.zcard(redis_keys.WORK)} conversations still queued"
+    )
 
 
 async def test_a_thousand_conversations_leave_no_key_without_a_bound(

@@ -62,7 +62,6 @@ class RunScript:
         *,
         redis_port: int | None = None,
         app_db: int = 0,
-        tracker_db: int = 1,
         channel: dict[str, Any] | None = None,
         api_token: str | None = API_TOKEN,
         rest_secret: str | None = REST_SECRET,
@@ -74,21 +73,14 @@ class RunScript:
         self.own_redis = redis_port is None
         self.redis_port = redis_port or free_port()
         self.redis_dir = workdir / "redis"
-        self.app_db, self.tracker_db = app_db, tracker_db
+        self.app_db = app_db
         self.log = workdir / "run.log"
         self.api_token, self.rest_secret = api_token, rest_secret
         if not self.own_redis:
             # Databases emptied first: no other test's leftovers (an earlier booking
             # of the same number, a due inactivity entry) change what a test sees.
-            for db in (app_db, tracker_db):
-                redis_sync.Redis(port=self.redis_port, db=db).flushdb()
-        store = f"  url: 127.0.0.1\n  port: {self.redis_port}\n  db: {tracker_db}\n"
-        endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f"tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n{store}"
-            f"lock_store:\n  type: stores.lock_store.RedisTicketLockStore\n{store}"
-        )
+            redis_sync.Redis(port=self.redis_port, db=app_db).flushdb()
+        # The project's own endpoints.yml: it follows ACTION_PORT and REDIS_URL.
         # The project's credentials.yml, with the test's channel settings added.
         credentials = workdir / "credentials.yml"
         header = "connectors.twilio_sms.TwilioSmsInput:\n"
@@ -104,11 +96,15 @@ class RunScript:
             "REDIS_PORT": str(self.redis_port),
             "REDIS_DIR": str(self.redis_dir),
             "REDIS_URL": self.redis_url,
-            "RASA_ENDPOINTS": str(endpoints),
             "RASA_CREDENTIALS": str(credentials),
             "LOG_DIR": str(workdir / "logs"),
         }
-        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_URL"):
+        for name in (
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "PUBLIC_URL",
+            "RASA_ENDPOINTS",
+        ):
             env.pop(name, None)  # no Twilio account: the script starts the emulator
         for name, value in (
             ("RASA_API_TOKEN", api_token),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import redis as redis_sync
 
+from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.sms_stack import MODEL, ROOT
 
@@ -76,7 +77,7 @@ def test_rasa_shell_talks_through_the_projects_stores(
     store = f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: {db}\n"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f"tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n{store}"
+        f"tracker_store:\n  type: stores.tracker_store.RedisSessionTrackerStore\n{store}"
         f"lock_store:\n  type: stores.lock_store.RedisTicketLockStore\n{store}"
     )
     client = redis_sync.Redis.from_url(
@@ -105,6 +106,8 @@ def test_rasa_shell_talks_through_the_projects_stores(
 
     conversations = client.zrange("tracker:conversations", 0, -1)
     assert len(conversations) == 1  # the shell's conversation, in our store
-    events = client.lrange(f"tracker:{{{conversations[0]}}}:events", 0, -1)
+    events = client.lrange(
+        redis_keys.tracker_events("tracker", conversations[0]), 0, -1
+    )
     assert any('"what are your hours"' in e for e in events)
     assert client.exists(f"lock:{{{conversations[0]}}}:next")  # tickets were drawn

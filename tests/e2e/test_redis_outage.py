@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from redisio import keys as redis_keys
 from tests.actions.trackers import mdy, next_weekday
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import API_TOKEN, AUTH_TOKEN, SmsStack, http
@@ -86,7 +87,7 @@ def reply_after(stack: SmsStack, phone: str, text: str, sent: int) -> str:
     while time.monotonic() < deadline:
         if (
             len(stack.sent_to(phone)) > sent
-            and stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+            and stack.redis().llen(redis_keys.queue(phone)) == 0
         ):
             return stack.sent_to(phone)[-1]["body"]
         time.sleep(0.2)
@@ -141,4 +142,4 @@ def test_logs_hold_no_number_no_secret_and_no_customer_text_at_info(
     assert leaks == {"number": [], "secret": [], "text at INFO+": []}
     assert any("+1415***0377" in line for _, line in lines)
     # The daily clean-up ran at start-up on one of the replicas, and is claimed.
-    assert stack.redis().pttl("sms:housekeeping") > 0
+    assert stack.redis().pttl(redis_keys.HOUSEKEEPING) > 0

@@ -36,7 +36,7 @@ from tools.harness.stopping import (
     wait_gone,
 )
 
-APP_DB, TRACKER_DB = 10, 11  # databases of its own on the suite's Redis
+APP_DB = 10  # a database of its own on the suite's Redis
 
 
 def execute(stack: RunScript, sender: str, action: str) -> list[str]:
@@ -55,7 +55,6 @@ def assistant(
         tmp_path_factory.mktemp("run"),
         redis_port=redis_server.port,
         app_db=APP_DB,
-        tracker_db=TRACKER_DB,
     )
     try:
         yield stack.wait_up()

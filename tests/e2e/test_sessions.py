@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.sms_stack import BIN, ROOT, SmsStack
 
@@ -88,7 +89,7 @@ def test_an_imported_contact_is_greeted_by_name_and_new_numbers_become_contacts(
 
     stack.text(stranger, "what are your hours")
     assert stack.replies(stranger, 1)[0]["body"].startswith("Hi, this is")
-    contact = stack.redis().hgetall(f"contact:{{{stranger}}}")
+    contact = stack.redis().hgetall(redis_keys.contact(stranger))
     assert contact["source"] == "sms" and "name" not in contact
 
 

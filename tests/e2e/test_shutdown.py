@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from redisio import keys as redis_keys
 from tests.e2e.run_script import ROOT, RunScript, wait_until
 from tools.harness.sms_stack import http
 from tools.harness.stopping import dump_stacks, wait_gone
@@ -80,7 +81,7 @@ def queued_after_restart(stack: RunScript, customers: list[str]) -> dict[str, in
     subprocess.run([redis_sh, "start"], env=env, check=True, capture_output=True)
     try:
         client = stack.redis()
-        return {c: client.llen(f"sms:{{{c}}}:queue") for c in customers}
+        return {c: client.llen(redis_keys.queue(c)) for c in customers}
     finally:
         subprocess.run([redis_sh, "stop"], env=env, check=False, timeout=30)
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from twilio.request_validator import RequestValidator
 
+from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack
 
@@ -95,7 +96,7 @@ def test_a_text_gets_an_sms_reply_with_segments_and_delivery(stack: SmsStack) ->
     db = stack.redis()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        record = db.hgetall(f"sms:{{{phone}}}:msg:{reply['sid']}")
+        record = db.hgetall(redis_keys.message(phone, reply["sid"]))
         if record.get("status") == "delivered":
             break
         time.sleep(0.2)
@@ -141,7 +142,7 @@ def test_unsigned_or_forged_webhooks_get_403_and_store_nothing(stack: SmsStack) 
         "https://evil.example/webhooks/twilio_sms/webhook", fields
     )
     assert raw_post(stack.webhook, body, {"X-Twilio-Signature": other})[0] == 403
-    assert stack.redis().keys(f"sms:{{{phone}}}:*") == []
+    assert stack.redis().keys(redis_keys.conversation_pattern(phone)) == []
     assert stack.settled(phone) == []
 
 
@@ -170,7 +171,7 @@ def test_malformed_texts_get_400_with_a_reason(
     status, text = signed_post(stack, fields)
     assert status == 400
     assert reason.lower() in text.lower() and text.count("\n") <= 1
-    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+    assert stack.redis().llen(redis_keys.queue(phone)) == 0
 
 
 def test_unknown_extra_fields_are_accepted(stack: SmsStack) -> None:
@@ -228,14 +229,14 @@ def test_stop_silences_the_number_until_start(stack: SmsStack) -> None:
     stack.text(phone, " Stop ")
     stack.text(phone, "hello?")
     assert len(stack.settled(phone)) == 1  # no reply to STOP, nor after it
-    assert stack.redis().hexists(f"sms:{{{phone}}}:optout", BUSINESS)
+    assert stack.redis().hexists(redis_keys.opt_out(phone), BUSINESS)
     assert stack.user_texts(phone) == ["hi"]  # STOP never reached the bot
     stack.text(phone, "START")
     assert len(stack.settled(phone)) == 1  # Twilio confirms START itself
-    assert not stack.redis().hexists(f"sms:{{{phone}}}:optout", BUSINESS)
+    assert not stack.redis().hexists(redis_keys.opt_out(phone), BUSINESS)
     stack.text(phone, "what are your hours")
     assert len(stack.replies(phone, 2)) == 2
-    log = stack.redis().lrange(f"sms:{{{phone}}}:optout:log", 0, -1)
+    log = stack.redis().lrange(redis_keys.opt_out_log(phone), 0, -1)
     assert [("opt_out" in e, "opt_in" in e) for e in log] == [
         (True, False),
         (False, True),
@@ -303,14 +304,14 @@ def test_a_killed_server_answers_after_restart(stack: SmsStack) -> None:
     stack.kill("rasa")
     stack.emulator_config(force=[])
     assert stack.sent_to(phone) == []
-    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 1  # not acknowledged
+    assert stack.redis().llen(redis_keys.queue(phone)) == 1  # not acknowledged
     stack.start_rasa()
     replies = stack.replies(phone, 1, timeout=60)
     assert len(stack.settled(phone)) == 1
     assert "We're open" in replies[0]["body"]
     # The reply sent is the one on record before the kill: the turn did not run
     # again (a second run would have started a new record).
-    after = stack.redis().hgetall(f"sms:{{{phone}}}:reply:{sid}")
+    after = stack.redis().hgetall(redis_keys.reply(phone, sid))
     assert (after["started_at"], after["parts"]) == (
         before["started_at"],
         before["parts"],
@@ -322,7 +323,7 @@ def turn_record(stack: SmsStack, phone: str, sid: str) -> dict[str, str]:
     """The reply record of the text `sid` once its turn ended (parts stored)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        record = stack.redis().hgetall(f"sms:{{{phone}}}:reply:{sid}")
+        record = stack.redis().hgetall(redis_keys.reply(phone, sid))
         if "parts" in record:
             return record
         time.sleep(0.1)
@@ -335,10 +336,10 @@ def test_status_callbacks_must_be_signed(stack: SmsStack) -> None:
     body = urllib.parse.urlencode(fields).encode()
     status_url = stack.public_url + "/webhooks/twilio_sms/status"
     assert raw_post(status_url, body, {"X-Twilio-Signature": "bm9wZQ=="})[0] == 403
-    assert stack.redis().keys(f"sms:{{{phone}}}:*") == []
+    assert stack.redis().keys(redis_keys.conversation_pattern(phone)) == []
     assert signed_post(stack, fields, path="/webhooks/twilio_sms/status")[0] == 204
     assert stack.redis().hget(
-        f"sms:{{{phone}}}:msg:{fields['MessageSid']}", "status"
+        redis_keys.message(phone, fields["MessageSid"]), "status"
     ) == ("delivered")
     assert (
         signed_post(

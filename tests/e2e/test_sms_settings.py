@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import SmsStack, http
 
@@ -29,7 +30,7 @@ def test_disabled_answers_200_and_runs_no_turn(stack: SmsStack) -> None:
     result = stack.text(phone, "hi")
     assert result["status"] == 200 and "<Response" in result["response_body"]
     assert stack.settled(phone) == []
-    assert stack.redis().llen(f"sms:{{{phone}}}:queue") == 0
+    assert stack.redis().llen(redis_keys.queue(phone)) == 0
 
 
 def test_no_turn_for_a_number_without_a_session(stack: SmsStack) -> None:

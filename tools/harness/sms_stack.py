@@ -85,7 +85,7 @@ class SmsStack:
     workdir: Path
     settings: dict[str, Any] = field(default_factory=dict)
     db: int = 3
-    tracker_store: str = "stores.redis_store.RedisSessionTrackerStore"
+    tracker_store: str = "stores.tracker_store.RedisSessionTrackerStore"
     lock_store: str = "stores.lock_store.RedisTicketLockStore"
     debug: bool = False  # --debug for the Rasa and action servers
     store_options: dict[str, Any] = field(default_factory=dict)  # tracker store

@@ -37,7 +37,7 @@ from rasa.shared.core.trackers import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
-from stores.redis_store import RedisSessionTrackerStore, TrimReport
+from stores.tracker_store import RedisSessionTrackerStore, TrimReport
 from tools.harness.redis_server import RedisServer, free_port
 
 DB = 9
@@ -304,7 +304,7 @@ async def test_keys_share_the_conversation_hash_tag(
 def endpoint(port: Any, **extra: Any) -> EndpointConfig:
     return EndpointConfig.from_dict(
         {
-            "type": "stores.redis_store.RedisSessionTrackerStore",
+            "type": "stores.tracker_store.RedisSessionTrackerStore",
             "url": "127.0.0.1",
             "port": port,
             "db": DB,
@@ -334,7 +334,7 @@ def test_a_bad_value_stops_start_up_instead_of_a_fallback(domain: Domain):
         TrackerStore.create(endpoint(6390, record_expiry=60), domain)
     with pytest.warns(UserWarning, match="not found"):
         fallback = TrackerStore.create(
-            EndpointConfig(type="stores.redis_store.Missing"), domain
+            EndpointConfig(type="stores.tracker_store.Missing"), domain
         )
     assert isinstance(fallback, InMemoryTrackerStore)  # Rasa's trap, not ours
 
@@ -368,7 +368,7 @@ async def test_the_rasa_export_command_reads_every_session(
     out = tmp_path / "events.log"
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(
-        "tracker_store:\n  type: stores.redis_store.RedisSessionTrackerStore\n"
+        "tracker_store:\n  type: stores.tracker_store.RedisSessionTrackerStore\n"
         f"  url: 127.0.0.1\n  port: {redis_server.port}\n  db: {DB}\n"
         f"event_broker:\n  type: file\n  path: {out}\n"
     )

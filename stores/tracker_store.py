@@ -79,7 +79,7 @@ class TrimReport:
 
 
 class RedisSessionTrackerStore(TrackerStore):
-    """Tracker store for `endpoints.yml`: `type: stores.redis_store.RedisSessionTrackerStore`.
+    """Tracker store for `endpoints.yml`: `type: stores.tracker_store.RedisSessionTrackerStore`.
 
     Takes the keys of Rasa's `type: redis` store, plus `socket_timeout`. Redis errors
     propagate: a turn must fail rather than silently start over without its history.
