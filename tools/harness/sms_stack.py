@@ -20,7 +20,7 @@ from typing import Any
 
 import redis as redis_sync  # driven from outside; the servers use redis.asyncio
 
-from connectors import redis_keys
+from redisio import keys as redis_keys
 from tools.harness.processes import spawn
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.stopping import dump_stacks, group_members
