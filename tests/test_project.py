@@ -131,7 +131,9 @@ def test_endpoints_yml_uses_the_projects_redis_stores(
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("REDIS_PORT", "6391")
     monkeypatch.setenv("REDIS_URL", default_url())
+    monkeypatch.setenv("ACTION_PORT", "5056")
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    assert endpoints.action.url == "http://127.0.0.1:5056/webhook"
     assert (
         endpoints.tracker_store.type == "stores.tracker_store.RedisSessionTrackerStore"
     )
