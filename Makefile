@@ -87,12 +87,12 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions connectors stores tools tests scripts bench
-	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench
+	$(BIN)/ruff check actions connectors stores tools tests scripts bench redisio replytext
+	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench redisio replytext
 
 format: install
-	$(BIN)/ruff format actions connectors stores tools tests scripts bench
-	$(BIN)/ruff check --fix actions connectors stores tools tests scripts bench
+	$(BIN)/ruff format actions connectors stores tools tests scripts bench redisio replytext
+	$(BIN)/ruff check --fix actions connectors stores tools tests scripts bench redisio replytext
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)
