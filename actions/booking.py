@@ -43,6 +43,7 @@ _NAME_LEAD = re.compile(
 
 
 def service_options(biz: Business) -> list[Option]:
+    """The business's services as numbered options ("Reply 1 for cleaning...")."""
     return [Option(title=s.name, payload=s.key) for s in biz.services]
 
 
@@ -77,6 +78,7 @@ def clean_name(text: str) -> str | None:
 
 
 def service_phrase(service: Service) -> str:
+    """What a service takes and costs, said before asking for a time."""
     return f"A {service.name} takes {service.duration_minutes} min ({format_money(service.price)})."
 
 

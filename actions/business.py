@@ -143,6 +143,7 @@ def parse_business(raw: dict[str, Any]) -> Business:
 
 
 def load_business(path: Path | str | None = None) -> Business:
+    """Read and validate the business file (default: BUSINESS_FILE)."""
     path = Path(path or config.BUSINESS_FILE)
     with path.open(encoding="utf-8") as handle:
         return parse_business(yaml.safe_load(handle))

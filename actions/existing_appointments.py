@@ -34,11 +34,13 @@ NO_APPOINTMENT = (
 
 
 async def next_appointment(customer: str, biz: Business) -> Appointment | None:
+    """The customer's next upcoming appointment: the one "my appointment" means."""
     upcoming = await redis_stores.appointments().upcoming(customer, biz.now())
     return upcoming[0] if upcoming else None
 
 
 def describe(appointment: Appointment, biz: Business) -> str:
+    """ "cleaning on Thu Mar 5 at 11:15am", for replies about an appointment."""
     service = biz.service(appointment.service)
     label = service.name if service else appointment.service
     return f"{label} on {format_when(appointment.start).replace(', ', ' at ')}"

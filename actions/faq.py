@@ -102,6 +102,7 @@ ANSWERS: dict[str, Callable[[Business], str]] = {
 
 
 def faq_answer(topic: str, biz: Business) -> str | None:
+    """The answer to an FAQ topic, built from the business file; None if unknown."""
     answer = ANSWERS.get(topic)
     return answer(biz) if answer else None
 

@@ -37,6 +37,7 @@ def slot_before_this_turn(tracker: Tracker, slot: str) -> Any:
 
 
 def current_start(value: Any, biz: Business) -> datetime | None:
+    """A stored ISO start in the business's time zone; None if unset or unreadable."""
     if not value:
         return None
     try:

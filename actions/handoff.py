@@ -21,6 +21,7 @@ LAST_MESSAGES = 6
 
 
 def last_messages(events: list[dict], limit: int = LAST_MESSAGES) -> tuple[str, ...]:
+    """The conversation's last texts, "customer: ..." / "bot: ...", for staff."""
     said = [
         f"{'customer' if e['event'] == 'user' else 'bot'}: {e.get('text')}"
         for e in events

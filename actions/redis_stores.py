@@ -14,8 +14,10 @@ from actions.handoff_store import HandoffStore
 
 
 def appointments() -> AppointmentStore:
+    """The appointment store on this process's Redis client, in the business's zone."""
     return AppointmentStore(redisio.client(config.REDIS), business().timezone)
 
 
 def handoffs() -> HandoffStore:
+    """The hand-off request store on this process's Redis client."""
     return HandoffStore(redisio.client(config.REDIS))

@@ -27,6 +27,7 @@ def compose(text: str, options: Sequence[Option] = ()) -> str:
 def say(
     dispatcher: CollectingDispatcher, text: str, options: Sequence[Option] = ()
 ) -> None:
+    """Send a reply as plain text with its options in the same message."""
     dispatcher.utter_message(text=compose(text, options))
 
 
@@ -36,6 +37,7 @@ def options_slot(options: Sequence[Option]) -> list[dict[str, Any]] | None:
 
 
 def options_from_slot(value: Any) -> list[Option]:
+    """The options stored in `offered_options`; malformed entries are skipped."""
     if not isinstance(value, list):
         return []
     return [

@@ -38,6 +38,7 @@ def channel_type(metadata: Any, latest_input_channel: str | None) -> str:
 
 
 def greeting(channel: str, business_name: str, name: str | None) -> str:
+    """The first line of a session, worded for the channel it arrives on."""
     hello = f"Hi {name}," if name else "Hi,"
     if channel == "sms":
         return f"{hello} this is {business_name}."

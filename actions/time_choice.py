@@ -62,6 +62,7 @@ def slot_options(starts: Sequence[datetime]) -> list[Option]:
 
 
 def problem_sentence(problem: str, start: datetime, biz: Business) -> str:
+    """Why a requested start cannot be booked, in one sentence for the customer."""
     when = format_when(start)
     hours = biz.hours_on(start.date())
     sentences = {

@@ -9,7 +9,6 @@ touches a private name of either library.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from rasa.core.processor import MessageProcessor
@@ -56,10 +55,6 @@ def max_event_history(tracker: DialogueStateTracker) -> int | None:
     """The tracker's event cap (DialogueStateTracker._max_event_history): a capped
     tracker drops old events, so event counts cannot be compared."""
     return tracker._max_event_history
-
-
-def processor_logger() -> logging.Logger:
-    return logging.getLogger(PROCESSOR_LOGGER)
 
 
 def agent_of(app: Any) -> Any:

@@ -37,4 +37,5 @@ async def suppress(redis: Redis, customer: str, business: str, reason: str) -> N
 
 
 async def history(redis: Redis, customer: str) -> list[str]:
+    """Every opt-out and opt-in record of a customer, oldest first."""
     return list(await redis.lrange(redis_keys.opt_out_log(customer), 0, -1))

@@ -60,6 +60,7 @@ def seconds(key: str, value: Any) -> float | None:
 
 
 def to_bool(key: str, value: Any) -> bool:
+    """A boolean from a settings file, where `${VAR}` values arrive as strings."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
