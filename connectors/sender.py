@@ -222,7 +222,10 @@ class TwilioSender:
         claim = _Claim(self.redis, to, part_id) if part_id else None
         try:
             if await suppression.is_suppressed(self.redis, to, pair):
-                logger.info("not sending %s: recipient opted out", part_id or "a text")
+                logger.info(
+                    "not sending %s: recipient opted out",
+                    part_id or "an unnumbered part",
+                )
                 return await self._record(
                     to,
                     pair,
@@ -238,7 +241,9 @@ class TwilioSender:
                         return found
         except Exception as err:  # Redis, or a record that cannot be read
             logger.warning(
-                "%s not sent, will be retried: redis: %r", part_id or "a text", err
+                "%s not sent, will be retried: redis: %r",
+                part_id or "an unnumbered part",
+                err,
             )
             return SendResult(
                 None, "failed", 0, part.segments, None, f"redis: {err!r}", True

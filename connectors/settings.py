@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from redisio import RedisSettings, default_url
+from redisio.settings import to_bool
 
 DEFAULT_FAILURE = (
     "Sorry, something went wrong on our side. Please try again in a few minutes."
@@ -29,8 +30,6 @@ DEFAULT_INACTIVITY_WARNING = (
 )
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 
 
 class SettingsError(ValueError):
@@ -228,14 +227,10 @@ def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
     value = raw.get(key)
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise SettingsError(f"twilio_sms.{key}: expected true or false, got {value!r}")
+    try:
+        return to_bool(f"twilio_sms.{key}", value)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
