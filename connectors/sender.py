@@ -12,7 +12,8 @@ A part sent with a `part_id` is sent at most once, whoever sends it and however
 often: a record per part is claimed before each request ("sending"), set back to
 "pending" when Twilio certainly did not take it, and holds the result afterwards.
 A claim found "sending" is another sender's request in flight, or one whose
-sender died mid-request. Once it is older than any request could take, Twilio's
+sender died mid-request (one this sender could not settle is not: it knows what
+became of it, see connectors/part_claims.py). Once it is older than any request could take, Twilio's
 message list is asked: a message to the customer with the same body created
 after the claim means Twilio took it (it is recorded, not sent again); none
 means the request never arrived, and the part is sent. A claim that may still
@@ -40,6 +41,13 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from connectors import suppression
+from connectors.part_claims import (
+    PENDING,
+    SENDING,
+    PartClaim,
+    UnsettledClaims,
+    claimed_at,
+)
 from connectors.settings import SmsSettings
 from connectors.sms_text import SmsPart
 from connectors.status import KEEP_SECONDS, record_status
@@ -48,12 +56,9 @@ from redisio import scripts
 
 logger = logging.getLogger(__name__)
 
-#: How long a part's send record is kept: longer than any entry stays queued.
-PART_KEEP_SECONDS = 7 * 24 * 3600
 #: The `sent` list keeps a conversation's newest message ids, for 30 days after
 #: the last one (each message hash expires on its own after that too).
 SENT_KEPT = 1000
-SENDING, PENDING = "sending", "pending"
 #: A claim older than one request's timeout plus this is from a sender that died.
 CLAIM_GRACE_SECONDS = 5.0
 #: Twilio's clock and ours may differ; a message created this much before the
@@ -116,16 +121,6 @@ class SendResult:
         return cls(**data, replayed=True)
 
 
-def _claimed_at(text: str) -> float | None:
-    """When a "sending:<token>:<epoch>" claim was taken; None for a result."""
-    if not text.startswith(SENDING + ":"):
-        return None
-    try:
-        return float(text.rsplit(":", 1)[1])
-    except ValueError:
-        return 0.0  # an old-format claim: its time is unknown, treat it as stale
-
-
 def backoff(
     attempt: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP
 ) -> float:
@@ -138,40 +133,6 @@ def _taken_elsewhere(attempt: int, segments: int) -> SendResult:
     return SendResult(
         None, "failed", attempt, segments, None, "claimed by another sender", True, True
     )
-
-
-class _Claim:
-    """The right to send one part once: its record, held as "sending:<token>"."""
-
-    def __init__(self, redis: Redis, to: str, part_id: str) -> None:
-        self.redis = redis
-        self.part_id = part_id  # what logs name: the key holds the number
-        self.key = redis_keys.part_sent(to, part_id)
-        self.token = f"{SENDING}:{uuid.uuid4().hex}:{time.time():.3f}"
-
-    async def take(self) -> str | None:
-        """None when this request may go; else the part's record."""
-        return await scripts.PART_CLAIM(
-            self.redis, keys=[self.key], args=[self.token, PENDING, PART_KEEP_SECONDS]
-        )
-
-    async def replace(self, stale: str, value: str) -> bool:
-        """Overwrite a dead sender's claim, only if it is still that claim."""
-        return bool(
-            await scripts.PART_REPLACE(
-                self.redis, keys=[self.key], args=[stale, value, PART_KEEP_SECONDS]
-            )
-        )
-
-    async def settle(self, value: str) -> None:
-        """Record how our request ended. Failing to leaves "sending": never sent
-        again, at the price of an `unknown` later (at most once)."""
-        try:
-            await scripts.PART_SETTLE(
-                self.redis, keys=[self.key], args=[self.token, value, PART_KEEP_SECONDS]
-            )
-        except Exception as err:
-            logger.warning("could not record the send of %s: %r", self.part_id, err)
 
 
 class _TimedHttpClient(AsyncTwilioHttpClient):
@@ -199,6 +160,7 @@ class TwilioSender:
             settings.account_sid, settings.auth_token, http_client=self.http
         )
         self.client.api.base_url = settings.api_base_url
+        self.unsettled = UnsettledClaims()
 
     async def close(self) -> None:
         await self.http.close()
@@ -219,7 +181,7 @@ class TwilioSender:
         """
         sender = self.settings.sender_for(business_number)
         pair = self.settings.messaging_service_sid or sender or ""
-        claim = _Claim(self.redis, to, part_id) if part_id else None
+        claim = PartClaim(self.redis, to, part_id, self.unsettled) if part_id else None
         try:
             if await suppression.is_suppressed(self.redis, to, pair):
                 logger.info(
@@ -266,7 +228,7 @@ class TwilioSender:
 
     async def _interrupted(
         self,
-        claim: _Claim,
+        claim: PartClaim,
         earlier: str,
         to: str,
         sender: str | None,
@@ -279,11 +241,11 @@ class TwilioSender:
         younger than one request could take may still be in flight: try again
         later (retryable), by when it holds a result or is stale.
         """
-        claimed_at = _claimed_at(earlier)
-        if claimed_at is None:
+        taken_at = claimed_at(earlier)
+        if taken_at is None:
             return SendResult.replay(earlier, part.segments)
         stale_after = self.settings.send_timeout_seconds + CLAIM_GRACE_SECONDS
-        if time.time() - claimed_at < stale_after:
+        if time.time() - taken_at < stale_after:
             return _taken_elsewhere(0, part.segments)
         try:
             messages = await self.client.messages.list_async(to=to, limit=20)
@@ -292,9 +254,9 @@ class TwilioSender:
             return SendResult.replay(earlier, part.segments)
         # The dead sender's request began after its claim and lasted at most one
         # timeout; Twilio's clock may differ from ours by CLOCK_SKEW_SECONDS.
-        since = datetime.fromtimestamp(claimed_at - CLOCK_SKEW_SECONDS, timezone.utc)
+        since = datetime.fromtimestamp(taken_at - CLOCK_SKEW_SECONDS, timezone.utc)
         until = datetime.fromtimestamp(
-            claimed_at + self.settings.send_timeout_seconds + CLOCK_SKEW_SECONDS,
+            taken_at + self.settings.send_timeout_seconds + CLOCK_SKEW_SECONDS,
             timezone.utc,
         )
         for message in messages:
@@ -338,7 +300,7 @@ class TwilioSender:
         return SendResult.replay(earlier, part.segments)  # someone else got there
 
     async def _create(
-        self, kwargs: dict[str, str], segments: int, claim: _Claim | None = None
+        self, kwargs: dict[str, str], segments: int, claim: PartClaim | None = None
     ) -> SendResult:
         try:
             return await self._attempts(kwargs, segments, claim)
@@ -348,22 +310,28 @@ class TwilioSender:
             logger.exception("send failed unexpectedly, not re-sent")
             return SendResult(None, "unknown", 0, segments, None, repr(err))
 
-    async def _between_attempts(self, claim: _Claim | None, attempt: int) -> bool:
-        """Back off, the part marked "pending" meanwhile; False if another sender
-        claimed it in between (it is theirs to send now)."""
+    async def _between_attempts(
+        self, claim: PartClaim | None, attempt: int, segments: int
+    ) -> SendResult | None:
+        """Back off, the part marked "pending" meanwhile. None: send again; else
+        why not (another sender claimed it in between, or Redis cannot say)."""
         if claim is not None:
             await claim.settle(PENDING)
         await asyncio.sleep(backoff(attempt))
         if claim is None:
-            return True
+            return None
         try:
-            return await claim.take() is None
-        except Exception as err:  # still ours or pending: the caller settles it
+            if await claim.take() is None:
+                return None
+        except Exception as err:  # another sender may hold it now: do not send
             logger.warning("could not claim %s again: %r", claim.part_id, err)
-            return True
+            return SendResult(
+                None, "failed", attempt, segments, None, f"redis: {err!r}", True, True
+            )
+        return _taken_elsewhere(attempt, segments)
 
     async def _attempts(
-        self, kwargs: dict[str, str], segments: int, claim: _Claim | None
+        self, kwargs: dict[str, str], segments: int, claim: PartClaim | None
     ) -> SendResult:
         attempts = self.settings.send_attempts
         for attempt in range(1, attempts + 1):
@@ -373,9 +341,10 @@ class TwilioSender:
                 code = err.code or err.status
                 if code in RETRYABLE_CODES or err.status == 429:
                     if attempt < attempts:
-                        if await self._between_attempts(claim, attempt):
+                        stop = await self._between_attempts(claim, attempt, segments)
+                        if stop is None:
                             continue
-                        return _taken_elsewhere(attempt, segments)
+                        return stop
                     logger.warning("send: %s after %d tries, not taken", code, attempt)
                     return SendResult(
                         None, "failed", attempt, segments, code, str(err.msg), True
@@ -387,9 +356,10 @@ class TwilioSender:
                 return SendResult(None, status, attempt, segments, code, str(err.msg))
             except aiohttp.ClientConnectorError as err:
                 if attempt < attempts:
-                    if await self._between_attempts(claim, attempt):
+                    stop = await self._between_attempts(claim, attempt, segments)
+                    if stop is None:
                         continue
-                    return _taken_elsewhere(attempt, segments)
+                    return stop
                 logger.warning("send: cannot connect after %d tries: %s", attempt, err)
                 return SendResult(
                     None, "failed", attempt, segments, None, str(err), True

@@ -3,6 +3,7 @@ retry only what Twilio did not take, never send twice, never raise."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -10,9 +11,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 import redisio
 from connectors import suppression
+from connectors.part_claims import PartClaim
 from connectors.sender import SendResult, TwilioSender
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_turn
@@ -301,3 +304,89 @@ async def test_an_earlier_identical_reply_is_not_taken_for_an_interrupted_one(
     assert (c.sid, c.replayed) == (orphan.sid, True)
     assert d.sid not in (orphan.sid, first.sid, second.sid) and not d.replayed
     assert len(await sent(emulator)) == 4
+
+
+async def _paused_writes(redis: Redis, after: float, ms: int) -> None:
+    await asyncio.sleep(after)
+    await redis.execute_command("CLIENT", "PAUSE", str(ms), "WRITE")
+
+
+async def test_a_send_redis_could_not_record_is_known_to_its_sender_at_once(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    """Redis stops taking writes while a part is at Twilio: the claim stays
+    "sending". The next try of the part in this process is not left waiting on
+    a claim it holds itself (a whole send timeout, a flaky test): it knows the
+    result, and Twilio gets the text once."""
+    slow = redisio.separate(
+        RedisSettings.from_url(redis_server.url, socket_timeout=0.3)
+    )
+    sender = TwilioSender(settings(emulator, redis_server), slow)  # timeout 10 s
+    try:
+        await control(emulator, latency_ms=1000)
+        pause = asyncio.create_task(_paused_writes(redis, 0.4, 1600))
+        first = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+        await pause
+        stuck = await redis.get(redis_keys.part_sent(CUSTOMER, "SMa:0"))
+        assert stuck.startswith("sending:"), "Redis recorded it: nothing to test"
+        await asyncio.sleep(1.5)  # the pause is over
+        again = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    finally:
+        await sender.close()
+        await slow.close()
+    assert (first.status, first.sid is not None) == ("queued", True)
+    assert (again.sid, again.replayed, again.retryable) == (first.sid, True, False)
+    assert first.sid in await redis.get(redis_keys.part_sent(CUSTOMER, "SMa:0"))
+    assert len(await sent(emulator)) == 1
+
+
+async def test_a_claim_redis_took_after_its_sender_gave_up_is_still_its_own(
+    sender: TwilioSender, emulator: str, redis: Redis
+) -> None:
+    """A claim's script can run although the sender timed out waiting for it; no
+    request went out for it, so the part's next try here sends at once."""
+    down = redisio.separate(
+        RedisSettings.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1)
+    )
+    claim = PartClaim(down, CUSTOMER, "SMa:0", sender.unsettled)
+    try:
+        with pytest.raises(RedisError):
+            await claim.take()
+    finally:
+        await down.close()
+    await redis.set(redis_keys.part_sent(CUSTOMER, "SMa:0"), claim.token)  # it ran
+    result = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    assert (result.status, result.replayed, result.retryable) == (
+        "queued",
+        False,
+        False,
+    )
+    assert len(await sent(emulator)) == 1
+    assert len(sender.unsettled) == 0
+
+
+async def test_a_retry_redis_cannot_claim_again_is_not_sent(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    """Twilio refuses the first request (20429) and Redis stops taking writes
+    during the backoff: another sender may have claimed the part meanwhile, so
+    the retry does not go; the part goes later, once."""
+    slow = redisio.separate(
+        RedisSettings.from_url(redis_server.url, socket_timeout=0.3)
+    )
+    sender = TwilioSender(settings(emulator, redis_server, send_attempts="2"), slow)
+    try:
+        await control(emulator, latency_ms=600, force=["20429"])
+        pause = asyncio.create_task(_paused_writes(redis, 0.3, 2500))
+        refused = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+        await pause
+        assert await sent(emulator) == []
+        await asyncio.sleep(2.5)  # the pause is over
+        await control(emulator, latency_ms=0)
+        later = await sender.send(CUSTOMER, BUSINESS, part(), "SMa:0")
+    finally:
+        await sender.close()
+        await slow.close()
+    assert (refused.sid, refused.retryable) == (None, True)
+    assert (later.status, later.replayed) == ("queued", False)
+    assert len(await sent(emulator)) == 1
