@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-shutdown soak validate pytest test-stories crossval lock lint format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-shutdown soak validate pytest test-stories crossval lock lint typecheck format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,7 +68,7 @@ test-stories: train  ## rasa test on tests/test_stories.yml, any wrong predictio
 	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
-test: validate train test-stories pytest  ## everything CI runs
+test: lint typecheck validate train test-stories pytest  ## everything CI runs
 
 test-shutdown: install train  ## 20 stops of the whole stack under CPU load; prints N/20
 	@scripts/redis.sh install
@@ -89,6 +89,9 @@ lock:  ## re-pin every dependency from requirements.in
 lint: install  ## ruff
 	$(BIN)/ruff check actions connectors stores tools tests scripts bench redisio replytext
 	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench redisio replytext
+
+typecheck: install  ## mypy on the servers' code (settings in pyproject.toml)
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format actions connectors stores tools tests scripts bench redisio replytext

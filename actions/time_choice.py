@@ -117,12 +117,12 @@ def choose_time(
     request = parse_when(text, now, biz.date_order)
     if request is None:
         return TimeChoice(note=NOT_UNDERSTOOD, options=list(offered))
-    start = resolve_start(request, current, now, biz.timezone)
-    if start is not None:
-        problem = slot_problem(start, service, biz, booked, now)
+    resolved = resolve_start(request, current, now, biz.timezone)
+    if resolved is not None:
+        problem = slot_problem(resolved, service, biz, booked, now)
         if problem is None:
-            return TimeChoice(start=start)
-        return _alternatives(problem, start, service, booked, biz, now)
+            return TimeChoice(start=resolved)
+        return _alternatives(problem, resolved, service, booked, biz, now)
 
     starts = options_for(request, service, biz, booked, now)
     if not starts:

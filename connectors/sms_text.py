@@ -44,7 +44,7 @@ MIN_PARTS, MAX_PARTS = 1, 10
 
 _ZWJ = "\u200d"
 _ZERO_WIDTH = "\u200b\u200c\u2060\ufeff\u00ad"  # ZWSP, ZWNJ, word joiner, BOM, SHY
-_LOOKALIKES: dict[int, str] = {
+_LOOKALIKES: dict[int, str | None] = {  # None: str.translate drops it
     **dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b\u2032\u00b4"), "'"),
     **dict.fromkeys(map(ord, "\u201c\u201d\u201e\u201f\u2033"), '"'),
     **dict.fromkeys(

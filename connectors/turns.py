@@ -32,7 +32,7 @@ from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
 from redisio import keys as redis_keys
 from replytext.options import Option, resolve_choice
-from stores.contacts import ContactStore
+from stores.contacts import Contact, ContactStore
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +245,7 @@ class Turns:
             self.settings.contact_matching or self.settings.auto_create_contacts
         ):
             return {}
+        contact: Contact | None
         if self.settings.auto_create_contacts:
             contact, created = await self.contacts.create_if_missing(customer, "sms")
             if created:
