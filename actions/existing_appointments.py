@@ -39,6 +39,17 @@ async def next_appointment(customer: str, biz: Business) -> Appointment | None:
     return upcoming[0] if upcoming else None
 
 
+async def appointment_or_say_none(
+    dispatcher: CollectingDispatcher, tracker: Tracker, biz: Business
+) -> Appointment | None:
+    """The appointment an action about "my appointment" acts on; with none, the
+    customer is told so (the caller only returns its slot resets)."""
+    appointment = await next_appointment(tracker.sender_id, biz)
+    if appointment is None:
+        say(dispatcher, NO_APPOINTMENT)
+    return appointment
+
+
 def describe(appointment: Appointment, biz: Business) -> str:
     """ "cleaning on Thu Mar 5 at 11:15am", for replies about an appointment."""
     service = biz.service(appointment.service)
@@ -143,10 +154,9 @@ class ActionRescheduleAppointment(Action):
     ) -> list[EventType]:
         biz = business()
         reset = [SlotSet("new_time", None), SlotSet("offered_options", None)]
-        appointment = await next_appointment(tracker.sender_id, biz)
+        appointment = await appointment_or_say_none(dispatcher, tracker, biz)
         start = current_start(tracker.get_slot("new_time"), biz)
         if appointment is None:
-            say(dispatcher, NO_APPOINTMENT)
             return reset
         if start is None:
             say(dispatcher, "Your appointment is unchanged.")
@@ -172,9 +182,8 @@ class ActionOfferCancel(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        appointment = await next_appointment(tracker.sender_id, biz)
+        appointment = await appointment_or_say_none(dispatcher, tracker, biz)
         if appointment is None:
-            say(dispatcher, NO_APPOINTMENT)
             return [SlotSet("pending_cancel_id", None)]
         fee = ""
         if biz.cancellation_fee and within_cancellation_window(
@@ -221,9 +230,8 @@ class ActionConfirmAppointment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        appointment = await next_appointment(tracker.sender_id, biz)
+        appointment = await appointment_or_say_none(dispatcher, tracker, biz)
         if appointment is None:
-            say(dispatcher, NO_APPOINTMENT)
             return []
         await redis_stores.appointments().confirm(appointment)
         say(

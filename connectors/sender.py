@@ -335,44 +335,46 @@ class TwilioSender:
     ) -> SendResult:
         attempts = self.settings.send_attempts
         for attempt in range(1, attempts + 1):
+            # What Twilio certainly did not take: retried after a back-off.
             try:
                 message = await self.client.messages.create_async(**kwargs)
             except TwilioRestException as err:
                 code = err.code or err.status
-                if code in RETRYABLE_CODES or err.status == 429:
-                    if attempt < attempts:
-                        stop = await self._between_attempts(claim, attempt, segments)
-                        if stop is None:
-                            continue
-                        return stop
-                    logger.warning("send: %s after %d tries, not taken", code, attempt)
+                if not (code in RETRYABLE_CODES or err.status == 429):
+                    # 5xx: Twilio may have queued it; re-sending could double it.
+                    status = "unknown" if err.status >= 500 else "failed"
+                    # The code only: Twilio's message can quote the number.
+                    logger.warning("send: Twilio error %s (HTTP %s)", code, err.status)
                     return SendResult(
-                        None, "failed", attempt, segments, code, str(err.msg), True
+                        None, status, attempt, segments, code, str(err.msg)
                     )
-                # 5xx: Twilio may have queued it; re-sending could send it twice.
-                status = "unknown" if err.status >= 500 else "failed"
-                # The code only: Twilio's message can quote the number.
-                logger.warning("send: Twilio error %s (HTTP %s)", code, err.status)
-                return SendResult(None, status, attempt, segments, code, str(err.msg))
+                refused = SendResult(
+                    None, "failed", attempt, segments, code, str(err.msg), True
+                )
             except aiohttp.ClientConnectorError as err:
-                if attempt < attempts:
-                    stop = await self._between_attempts(claim, attempt, segments)
-                    if stop is None:
-                        continue
-                    return stop
-                logger.warning("send: cannot connect after %d tries: %s", attempt, err)
-                return SendResult(
+                refused = SendResult(
                     None, "failed", attempt, segments, None, str(err), True
                 )
             except (asyncio.TimeoutError, aiohttp.ClientError) as err:
                 logger.warning("send: no answer, not re-sent: %r", err)
                 return SendResult(None, "unknown", attempt, segments, None, repr(err))
-            return SendResult(
-                message.sid,
-                str(message.status),
-                attempt,
-                int(message.num_segments or segments),
-            )
+            else:
+                return SendResult(
+                    message.sid,
+                    str(message.status),
+                    attempt,
+                    int(message.num_segments or segments),
+                )
+            if attempt == attempts:
+                logger.warning(
+                    "send: not taken after %d tries: %s",
+                    attempt,
+                    refused.error_code or refused.error_message,
+                )
+                return refused
+            stop = await self._between_attempts(claim, attempt, segments)
+            if stop is not None:
+                return stop
         raise AssertionError("unreachable: the loop returns on its last attempt")
 
     async def _record(

@@ -30,15 +30,22 @@ from connectors.output import SmsOutput
 from connectors.replies import Reply, ReplyStore
 from connectors.settings import SmsSettings
 from connectors.sms_text import shape_message, shape_turn
+from connectors.turn_rules import (
+    Resume,
+    Start,
+    contact_metadata,
+    how_to_start,
+    options_offered,
+    resume_started_turn,
+    text_for_turn,
+    with_failure_message,
+)
 from redisio import keys as redis_keys
-from replytext.options import Option, resolve_choice
+from replytext.options import Option
 from stores.contacts import Contact, ContactStore
 
 logger = logging.getLogger(__name__)
 
-#: What a picture with no words says to the assistant: an intent trigger, so the
-#: bot answers it like any other turn instead of the text being dropped.
-MEDIA_ONLY_TEXT = "/send_media"
 OPTIONS_TTL = 24 * 3600
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -107,12 +114,15 @@ class Turns:
         """
         sms = entry.sms
         token = lease.token
-        if entry.kind == "help":
+        start = how_to_start(
+            entry.kind,
+            self.settings.initiate_from_inbound,
+            self.settings.initiate_from_inbound
+            or await self.conversations.has_active_session(sms.from_number),
+        )
+        if start is Start.HELP:
             return await self.store(entry, [shape_message(self.settings.help_message)])
-        if (
-            not self.settings.initiate_from_inbound
-            and not await self.conversations.has_active_session(sms.from_number)
-        ):
+        if start is Start.NONE:
             logger.info(
                 "%s: no active session, no turn (initiate_from_inbound off)",
                 sms.message_sid,
@@ -142,26 +152,35 @@ class Turns:
         sms = entry.sms
         customer, sid = sms.from_number, sms.message_sid
         record = await self.replies.get(customer, sid)
-        if record is not None and record.parts is not None:
+        parts_stored = record is not None and record.parts is not None
+        done = (
+            None if parts_stored else await self.conversations.replies_to(customer, sid)
+        )
+        silent = 0.0 if record is None else time.time() - record.alive_at
+        step = resume_started_turn(
+            parts_stored=parts_stored,
+            in_tracker=done is not None,
+            record_exists=record is not None,
+            silent_seconds=silent,
+            stale_after=self.stale_after,
+            reclaim_after=self.settings.reclaim_after_seconds,
+        )
+        if step.action is Resume.SEND_STORED:
             return record
-        done = await self.conversations.replies_to(customer, sid)
-        if done is not None:
+        if step.action is Resume.SEND_FROM_TRACKER:
             logger.info("%s: its turn ran before, sending the replies it made", sid)
-            texts = [shape_message(text, buttons) for text, buttons in done]
+            texts = [shape_message(text, buttons) for text, buttons in done or ()]
             return await self.store(entry, texts, token)
-        if record is None:  # abandoned since: start it afresh
+        if step.action is Resume.START:  # abandoned since: start it afresh
             if await self.replies.begin(customer, sid, token):
                 return None
             raise TurnRunningElsewhere(time.time())
-        silent = time.time() - record.alive_at
-        if silent < self.stale_after or not await self.replies.take_over(
+        assert record is not None  # WAIT and TAKE_OVER are about a record
+        if step.action is Resume.WAIT or not await self.replies.take_over(
             record, token, self.stale_after
         ):
             logger.info("%s: its turn runs on another worker, waiting for it", sid)
-            wait = self.settings.reclaim_after_seconds
-            if silent < self.stale_after:
-                wait = min(wait, self.stale_after - silent)
-            raise TurnRunningElsewhere(time.time() + max(wait, 0.1))
+            raise TurnRunningElsewhere(time.time() + step.wait_seconds)
         logger.warning(
             "%s: the worker running its turn gave no sign for %.0f s and the turn "
             "was not saved: running it here",
@@ -230,9 +249,11 @@ class Turns:
             except Exception:
                 logger.exception("turn for %s failed", sms.message_sid)
                 failed = True
-        texts = list(output.texts)
-        if failed or errors:
-            texts.append(shape_message(self.settings.failure_message))
+        texts = with_failure_message(
+            output.texts,
+            failed or bool(errors),
+            shape_message(self.settings.failure_message),
+        )
         await self._remember_options(sms.from_number, output.buttons)
         if self.inactivity is not None and self.inactivity.enabled:
             await self.inactivity.engaged(sms.from_number, sms.to_number, pair)
@@ -254,36 +275,24 @@ class Turns:
             contact = await self.contacts.get(customer)
         if contact is None or not self.settings.contact_matching:
             return {}
-        return {
-            "contact": {
-                "name": contact.name,
-                "email": contact.email,
-                "tags": list(contact.tags),
-                "source": contact.source,
-            }
-        }
+        return contact_metadata(
+            contact.name, contact.email, contact.tags, contact.source
+        )
 
     async def _text_for_turn(self, customer: str, body: str, has_media: bool) -> str:
         """The text Rasa sees: the body, a numbered pick as its payload, or media."""
-        if not body.strip():
-            return MEDIA_ONLY_TEXT if has_media else body
-        raw = await self.redis.get(redis_keys.options(customer))
-        if raw:
-            options = [
-                Option(str(o["title"]), str(o["payload"])) for o in json.loads(raw)
-            ]
-            picked = resolve_choice(body, options)
-            if picked is not None:
-                return picked
-        return body
+        offered: list[Option] = []
+        if body.strip():
+            raw = await self.redis.get(redis_keys.options(customer))
+            offered = options_offered(json.loads(raw)) if raw else []
+        return text_for_turn(body, has_media, offered)
 
     async def _remember_options(
         self, customer: str, buttons: list[dict[str, Any]]
     ) -> None:
         key = redis_keys.options(customer)
         options = [
-            {"title": str(b["title"]), "payload": str(b.get("payload") or b["title"])}
-            for b in buttons
+            {"title": o.title, "payload": o.payload} for o in options_offered(buttons)
         ]
         if options:
             await self.redis.set(key, json.dumps(options), ex=OPTIONS_TTL)

@@ -167,9 +167,10 @@ class TwilioSmsInput(InputChannel):
             request.headers.get("x-twilio-signature"),
         )
 
-    async def _start(
+    async def start(
         self, app: Sanic, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
+        """Open the clients and start the worker (the server's start listener)."""
         self.redis = redisio.client(self.settings.redis)
         self.inbox = Inbox(self.redis, self.settings.dedupe_hours * 3600)
         self.sender = TwilioSender(self.settings, self.redis)
@@ -205,7 +206,7 @@ class TwilioSmsInput(InputChannel):
             self.settings.api_base_url,
         )
 
-    async def _stop(self) -> None:
+    async def stop(self) -> None:
         """Stop the worker, then close the clients, all within a few seconds.
 
         `asyncio.wait` with a timeout, not `wait_for`: on Python 3.10 `wait_for`
@@ -237,25 +238,32 @@ class TwilioSmsInput(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        bp = Blueprint("twilio_sms_webhook", __name__)
+        bp = self.routes()
 
         @bp.listener("before_server_start")
         async def guard(app: Sanic, _loop: Any) -> None:
             access.protect(app, "/webhooks/twilio_sms/")
 
         @bp.listener("after_server_start")
-        async def start(app: Sanic, _loop: Any) -> None:
-            await self._start(app, on_new_message)
+        async def started(app: Sanic, _loop: Any) -> None:
+            await self.start(app, on_new_message)
 
         @bp.listener("before_server_stop")
-        async def stop(_app: Sanic, _loop: Any) -> None:
-            await self._stop()
+        async def stopping(_app: Sanic, _loop: Any) -> None:
+            await self.stop()
 
         @bp.listener("after_server_stop")
         async def leave(_app: Sanic, _loop: Any) -> None:
             # Shutdown listeners run in reverse order of registration, so this one
             # (registered with the channels) runs after Rasa's own close_resources.
             process_exit.exit_now(0)
+
+        return bp
+
+    def routes(self) -> Blueprint:
+        """The HTTP routes alone, without the server's lifecycle: what in-process
+        tests mount (tests/connectors/test_routes.py), with start() and stop()."""
+        bp = Blueprint("twilio_sms_webhook", __name__)
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:

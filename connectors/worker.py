@@ -1,17 +1,18 @@
-"""The worker inside each Rasa server process: inbox entry -> turn -> SMS -> ack.
+"""The worker inside each Rasa server process: the loops, not the rules.
 
 Supervised tasks per process: a reader woken by the `ready` stream, a sweeper
 that takes over conversations whose worker died (their owner lease ran out) or
 whose head entry waits for a retry, the inactivity watcher
-(connectors/inactivity.py), and one drain task per conversation being served. A
-conversation is drained by one worker at a time, head first, so its texts are
-answered in the order they came.
+(connectors/inactivity_watch.py), the daily housekeeping, and one drain task per
+conversation being served. A conversation is drained by one worker at a time,
+under a lease renewed while it works, head first, so its texts are answered in
+the order they came.
 
-An entry leaves the queue once its reply is done with: its turn runs once
-(connectors/turns.py), its parts are stored and sent, each at most once
-(connectors/delivery.py, sender.py). A reply Twilio did not take keeps the entry
-at the head until a retry within the window; an entry whose processing keeps
-failing is dead-lettered after `max_entry_attempts` and the customer told once.
+What happens to the entry at the head is connectors/entries.py: its turn runs
+once (turns.py, whose decisions are the pure turn_rules.py), its parts are
+stored and sent, each at most once (delivery.py, sender.py). An entry leaves the
+queue once its reply is done with; one whose reply Twilio did not take stays at
+the head until a retry (the texts behind it wait: replies in order).
 """
 
 from __future__ import annotations
@@ -28,23 +29,15 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from connectors import failures, suppression, turn_errors
-from connectors.delivery import ReplyDelivery
+from connectors import turn_errors
+from connectors.entries import EntryHandler
 from connectors.housekeeping import Housekeeping
 from connectors.inactivity import Inactivity
-from connectors.inbox import Entry, Inbox
-from connectors.replies import ReplyStore
+from connectors.inactivity_watch import InactivityWatcher
+from connectors.inbox import Inbox
 from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
-from connectors.sms_text import shape_message, shape_turn
-from connectors.turns import (
-    MEDIA_ONLY_TEXT,
-    Conversations,
-    Lease,
-    OnNewMessage,
-    TurnRunningElsewhere,
-    Turns,
-)
+from connectors.turns import Conversations, Lease, OnNewMessage
 from redisio import keys as redis_keys
 from stores.contacts import ContactStore
 
@@ -52,9 +45,6 @@ logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
 HOUSEKEEPING_POLL_SECONDS = 600.0  # how often a replica asks for today's clean-up
-FAILURES_KEEP_SECONDS = 7 * 24 * 3600  # an entry's failure count (redis_keys)
-
-__all__ = ["Conversations", "MEDIA_ONLY_TEXT", "OnNewMessage", "SmsWorker"]
 
 
 class SmsWorker:
@@ -71,25 +61,24 @@ class SmsWorker:
         tracker_store: Callable[[], Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.inactivity = inactivity
-        self.contacts = contacts
         self.redis = redis
         self.inbox = inbox
-        self.sender = sender
-        self.on_new_message = on_new_message
-        self.conversations = conversations
-        self.replies = ReplyStore(redis)
-        self.turns = Turns(
+        self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.entries = EntryHandler(
             settings,
             redis,
-            self.replies,
+            sender,
             on_new_message,
             conversations,
             inactivity,
             contacts,
+            self.consumer,
         )
-        self.delivery = ReplyDelivery(settings, redis, sender, self.replies)
-        self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.inactivity = (
+            InactivityWatcher(settings, redis, inactivity, conversations, sender)
+            if inactivity is not None and inactivity.enabled
+            else None
+        )
         self.housekeeping = (
             Housekeeping(redis, tracker_store, self.consumer)
             if tracker_store is not None
@@ -105,13 +94,19 @@ class SmsWorker:
     # --- lifecycle -----------------------------------------------------------
 
     async def start(self) -> None:
+        """Start the loops. Redis down now is not fatal: the server comes up (its
+        health route says what is down), and the reader creates its group when
+        Redis answers (NOGROUP)."""
         turn_errors.install()
-        await self._ensure_group()
+        try:
+            await self._ensure_group()
+        except RedisError as err:
+            logger.warning("sms worker: redis unavailable at start: %s", err)
         self._tasks = [
             asyncio.create_task(self._supervise(self._read), name="sms-reader"),
             asyncio.create_task(self._supervise(self._sweep), name="sms-sweeper"),
         ]
-        if self.inactivity is not None and self.inactivity.enabled:
+        if self.inactivity is not None:
             self._tasks.append(
                 asyncio.create_task(
                     self._supervise(self._watch_inactivity), name="sms-inactivity"
@@ -213,46 +208,8 @@ class SmsWorker:
     async def _watch_inactivity(self) -> None:
         assert self.inactivity is not None
         while not self._stopping:
-            now = time.time()
-            for customer in await self.inactivity.due(redis_keys.INACTIVITY_WARN, now):
-                if await self.inactivity.claim(
-                    redis_keys.INACTIVITY_WARN, customer, now
-                ):
-                    await self._warn_idle(customer)
-            for customer in await self.inactivity.due(redis_keys.INACTIVITY_CLOSE, now):
-                if await self.inactivity.claim(
-                    redis_keys.INACTIVITY_CLOSE, customer, now
-                ):
-                    await self.inactivity.closed(customer)
-                    logger.info(
-                        "%s: no reply to the inactivity warning, closed", customer
-                    )
+            await self.inactivity.tick()
             await asyncio.sleep(self.settings.inactivity_poll_seconds)
-
-    async def _warn_idle(self, customer: str) -> None:
-        """One warning, from the number the customer texted, recorded in the tracker.
-
-        Recorded as Rasa records a reminder (an external user event plus the bot's
-        text), which also restarts Rasa's session clock: a reply within the grace
-        period continues the same session, form and slots included.
-        """
-        assert self.inactivity is not None
-        idle = await self.inactivity.get(customer)
-        if idle is None:
-            return
-        if await suppression.is_suppressed(self.redis, customer, idle.pair):
-            logger.info("%s opted out: no inactivity warning", customer)
-            await self.inactivity.forget(customer)
-            return
-        text = self.settings.inactivity_warning_message
-        if not await self.conversations.record_inactivity_warning(customer, text):
-            logger.info(
-                "%s: paused or no conversation, no inactivity warning", customer
-            )
-            await self.inactivity.forget(customer)
-            return
-        await self.inactivity.warned(customer)
-        await self._send(customer, idle.business_number, [shape_message(text)])
 
     def schedule(self, customer: str) -> None:
         """One drain task per conversation in this process; a running one re-checks."""
@@ -314,72 +271,11 @@ class SmsWorker:
                 )
                 await self.inbox.drop_head(customer, raw)
                 continue
-            wait_until = await self._process_or_give_up(lease, raw, entry)
+            wait_until = await self.entries.process_or_give_up(lease, raw, entry)
             if wait_until is not None:
                 return wait_until
             await self.inbox.drop_head(customer, raw)
         return None
-
-    async def _process_or_give_up(
-        self, lease: Lease, raw: str, entry: Entry
-    ) -> float | None:
-        """process(), counting its failures: after the last allowed one the entry
-        is dead-lettered and the customer told once, so that one bad entry cannot
-        stop their conversation for good. A Redis error is not the entry's fault:
-        it propagates uncounted and the entry waits for Redis."""
-        customer = lease.customer
-        key = redis_keys.failures(customer, entry.id)
-        limit = self.settings.max_entry_attempts
-        failed = int(await self.redis.hget(key, "count") or 0)
-        if failed < limit:
-            try:
-                return await self.process(entry, lease)
-            except (RedisError, asyncio.CancelledError):
-                raise
-            except Exception as err:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hincrby(key, "count", 1)
-                    pipe.hset(key, "error", f"{type(err).__name__}: {err}"[:500])
-                    pipe.expire(key, FAILURES_KEEP_SECONDS)
-                    failed = int((await pipe.execute())[0])
-                if failed < limit:
-                    logger.exception(
-                        "%s: processing failed (attempt %d of %d), will retry",
-                        entry.sms.message_sid,
-                        failed,
-                        limit,
-                    )
-                    return time.time() + self.settings.reclaim_after_seconds
-                logger.exception(
-                    "%s: processing failed %d times: dead letter, failure message",
-                    entry.sms.message_sid,
-                    failed,
-                )
-        return await self._give_up(customer, raw, entry, failed)
-
-    async def _give_up(
-        self, customer: str, raw: str, entry: Entry, attempts: int
-    ) -> float | None:
-        """Record the dead letter, then send the failure message (at most once)."""
-        sms = entry.sms
-        key = f"{sms.message_sid}:dead"
-        notice = await self.replies.get(customer, key)
-        if notice is None or notice.parts is None:
-            error = await self.redis.hget(
-                redis_keys.failures(customer, entry.id), "error"
-            )
-            await failures.dead_letter(
-                self.redis,
-                customer=customer,
-                message_sid=sms.message_sid,
-                entry_id=entry.id,
-                attempts=attempts,
-                error=str(error),
-                entry=raw,
-            )
-            parts = shape_turn([shape_message(self.settings.failure_message)])
-            notice = await self.replies.finish(customer, key, sms.to_number, parts)
-        return await self.delivery.deliver(notice)
 
     async def _keep_lease(self, lease: Lease) -> None:
         """A 30 s turn must not lose its conversation to another worker.
@@ -406,51 +302,15 @@ class SmsWorker:
                         lease.customer,
                     )
                 if lease.turn is not None:
-                    await self.replies.beat(lease.customer, lease.turn, lease.token)
+                    await self.entries.replies.beat(
+                        lease.customer, lease.turn, lease.token
+                    )
                 pause = interval
             except RedisError as err:
                 logger.warning(
                     "renewing the lease on %s failed, retrying: %s", lease.customer, err
                 )
                 pause = interval / 4
-
-    async def process(self, entry: Entry, lease: Lease | None = None) -> float | None:
-        """Run the entry's turn once and send its replies.
-
-        None when done with the entry. Else the time to try again: a part was not
-        taken by Twilio and nothing may be sent after it (order), so the entry
-        stays at the head. The turn itself is never run again for that: its parts
-        are in the reply record.
-        """
-        sms = entry.sms
-        pair = sms.messaging_service_sid or sms.to_number
-        if await suppression.is_suppressed(self.redis, sms.from_number, pair):
-            logger.info("%s: sender opted out after it was queued", sms.message_sid)
-            return None
-        reply = await self.replies.get(sms.from_number, sms.message_sid)
-        if reply is None or reply.parts is None:
-            try:
-                reply = await self.turns.reply_for(
-                    entry, lease or Lease(sms.from_number, self.consumer)
-                )
-            except TurnRunningElsewhere as running:
-                return running.retry_at
-            if reply is None:
-                return None
-        return await self.delivery.deliver(reply)
-
-    async def _send(
-        self, customer: str, business_number: str, texts: list[str]
-    ) -> None:
-        """Best effort, no reply record: the inactivity warning is at most once by
-        design (inactivity.py), and the sender logs a send that failed."""
-        parts = shape_turn(
-            texts,
-            max_length=self.settings.max_message_length,
-            max_parts=self.settings.max_parts_per_turn,
-        )
-        for part in parts:
-            await self.sender.send(customer, business_number, part)
 
 
 def _read_block_ms(redis: Redis) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from importlib.metadata import version
 from pathlib import Path
@@ -154,3 +155,38 @@ def test_endpoints_yml_uses_the_projects_redis_stores(
     assert lock_store.redis.settings.port == 6391
     assert lock_store.redis.settings == tracker_store.redis.settings
     assert tracker_store.redis.settings == channel.redis
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_pure_modules_import_no_io_library() -> None:
+    """The rules of a turn and the text shaping are plain functions: no Redis,
+    Rasa, Sanic, twilio or HTTP client, so their tests need no process."""
+    io = ("redis", "rasa", "rasa_sdk", "sanic", "twilio", "aiohttp")
+    for name in (
+        "connectors/turn_rules.py",
+        "connectors/sms_text.py",
+        "connectors/inbound.py",
+        "connectors/keywords.py",
+        "replytext/options.py",
+        "replytext/plain.py",
+    ):
+        imported = _imported_modules(ROOT / name)
+        bad = sorted(m for m in imported if m.split(".")[0] in io)
+        assert bad == [], f"{name} imports {bad}"
+
+
+def test_the_channel_does_not_import_the_action_server() -> None:
+    """The Rasa image needs no actions/: what both sides share is replytext/."""
+    for path in sorted((ROOT / "connectors").glob("*.py")):
+        actions = [m for m in _imported_modules(path) if m.split(".")[0] == "actions"]
+        assert actions == [], f"{path.name} imports {actions}"

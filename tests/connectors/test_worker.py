@@ -9,7 +9,6 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -19,18 +18,16 @@ from connectors.inbox import Entry
 from redisio import keys as redis_keys
 from tests.connectors.worker_stack import (
     CUSTOMER,
-    SID,
-    TOKEN,
     Replica,
     ScriptedBot,
     control,
+    emulator_for_replicas,
     inbound,
     sent_to,
     text_in,
     wait_for_texts,
     worker_settings,
 )
-from tools.emulator import EmulatorConfig, running_emulator
 from tools.harness.redis_server import RedisServer
 
 THREE_PARTS = [
@@ -40,11 +37,7 @@ THREE_PARTS = [
 ]
 
 
-@pytest_asyncio.fixture
-async def emulator() -> AsyncIterator[str]:
-    config = EmulatorConfig(account_sid=SID, auth_token=TOKEN, webhook_url=None)
-    async with running_emulator(config) as url:
-        yield url
+emulator = pytest_asyncio.fixture(emulator_for_replicas)
 
 
 async def test_redis_failing_in_the_middle_of_a_reply_sends_no_part_twice(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,18 @@ from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.worker import SmsWorker
 from redisio import RedisSettings
+from tools.emulator import EmulatorConfig, running_emulator
 from tools.harness.redis_server import RedisServer
 
 SID, TOKEN = "AC" + "8" * 32, "worker-test-token"
 CUSTOMER, BUSINESS = "+14155552671", "+15017122661"
+
+
+async def emulator_for_replicas() -> AsyncIterator[str]:
+    """The local Twilio emulator, for this account (use as a pytest fixture)."""
+    config = EmulatorConfig(account_sid=SID, auth_token=TOKEN, webhook_url=None)
+    async with running_emulator(config) as url:
+        yield url
 
 
 def worker_settings(
