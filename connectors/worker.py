@@ -44,7 +44,10 @@ from stores.contacts import ContactStore
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 2.0  # seconds shutdown waits for the worker's cancelled tasks
-HOUSEKEEPING_POLL_SECONDS = 600.0  # how often a replica asks for today's clean-up
+HOUSEKEEPING_POLL_SECONDS = 600.0
+#: XREADGROUP's BLOCK: well within STOP_TIMEOUT, since a read whose cancellation
+#: redis-py swallowed runs to its end; an idle replica reads once a second.
+READ_BLOCK_MS = 1000  # how often a replica asks for today's clean-up
 
 
 class SmsWorker:
@@ -90,6 +93,7 @@ class SmsWorker:
         self._draining: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -126,6 +130,7 @@ class SmsWorker:
         lost inside a client library still ends, and shutdown never waits forever.
         """
         self._stopping = True
+        self._stopped.set()
         tasks = self._tasks + list(self._draining.values())
         for task in tasks:
             task.cancel()
@@ -140,12 +145,21 @@ class SmsWorker:
                 )
         self._tasks, self._draining = [], {}
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep between rounds, but wake at stop(): redis-py can swallow a task's
+        cancellation mid-command (the command then ends as a timeout or its
+        result), and a plain sleep after that would outlast the stop budget."""
+        try:
+            await asyncio.wait_for(self._stopped.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
     async def _housekeep(self) -> None:
         """Daily clean-up (connectors/housekeeping.py); one replica per day runs it."""
         assert self.housekeeping is not None
         while not self._stopping:
             await self.housekeeping.tick()
-            await asyncio.sleep(HOUSEKEEPING_POLL_SECONDS)
+            await self._pause(HOUSEKEEPING_POLL_SECONDS)
 
     async def _ensure_group(self) -> None:
         try:
@@ -176,7 +190,7 @@ class SmsWorker:
                 if self._stopping:
                     return
                 logger.exception("sms worker loop failed; restarting in 1 s")
-            await asyncio.sleep(1)
+            await self._pause(1)
 
     async def _read(self) -> None:
         while not self._stopping:
@@ -203,13 +217,13 @@ class SmsWorker:
             cutoff = time.time() - self.settings.reclaim_after_seconds
             for customer in await self.inbox.waiting(cutoff):
                 self.schedule(customer)
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            await self._pause(self.settings.sweep_interval_seconds)
 
     async def _watch_inactivity(self) -> None:
         assert self.inactivity is not None
         while not self._stopping:
             await self.inactivity.tick()
-            await asyncio.sleep(self.settings.inactivity_poll_seconds)
+            await self._pause(self.settings.inactivity_poll_seconds)
 
     def schedule(self, customer: str) -> None:
         """One drain task per conversation in this process; a running one re-checks."""
@@ -318,5 +332,5 @@ def _read_block_ms(redis: Redis) -> int:
     quiet read would end in a timeout error)."""
     timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
     if not timeout:
-        return 2000
-    return max(50, min(2000, int(timeout * 500)))
+        return READ_BLOCK_MS
+    return max(50, min(READ_BLOCK_MS, int(timeout * 500)))

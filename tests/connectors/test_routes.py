@@ -6,11 +6,14 @@ arriving at the emulator is the channel's own code, started as the server does
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 from sanic import Sanic
@@ -214,3 +217,23 @@ async def test_redis_down_at_start_is_a_503_until_it_is_back(
     assert refused == 503 and "not stored" in reason
     assert (healthy.status, taken) == (200, 200)
     assert reply["body"] == "You said: hello again"
+
+
+async def test_a_server_stopped_at_any_moment_of_its_start_leaves_no_task_behind(
+    emulator: str,
+    redis: Redis,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A rolling restart may stop a replica the moment it started: every loop of
+    the worker (reader, sweeper, housekeeping, inactivity) ends within the stop
+    budget, even when a Redis call swallowed the cancellation."""
+    settings = worker_settings(
+        emulator, redis_server, public_url=PUBLIC, inactivity_warning_after_seconds=60
+    )
+    caplog.set_level(logging.WARNING, logger="connectors.worker")
+    for delay in (0, 0, 0.001, 0.005, 0.02, 0.1):
+        routes = await mount(settings, ScriptedBot())
+        await asyncio.sleep(delay)
+        await routes.channel.stop()
+    assert "still running" not in caplog.text
