@@ -60,9 +60,9 @@ pytest: install train  ## the pytest suite (starts its own Redis and servers)
 	@scripts/redis.sh install
 	$(BIN)/python -m pytest -q --durations=25
 
-test-fast: install  ## unit and in-process tests: no model, no servers (the inner loop)
+test-fast: install  ## unit and in-process tests: no model, no servers, a fifth of the property examples (the inner loop)
 	@scripts/redis.sh install
-	$(BIN)/python -m pytest -q -m "not e2e and not slow" --durations=5
+	PROPERTY_EXAMPLES_SCALE=0.2 $(BIN)/python -m pytest -q -m "not e2e and not slow" --durations=5
 
 test-stories: train  ## rasa test on tests/test_stories.yml, any wrong prediction fails
 	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \

@@ -7,15 +7,16 @@ from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from actions.formatting import format_day, format_money, format_time, format_when
 from replytext.options import Option, join_words, resolve_choice, with_options
 from replytext.plain import plain_text
+from tests.properties import property_settings
 
 NY = ZoneInfo("America/New_York")
-PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)
+PROPERTY = property_settings(max_examples=300)
 HTML_TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 MD_LINK = re.compile(r"\[[^\]]*\]\([^)]*\)")
 NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

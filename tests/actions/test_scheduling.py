@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from actions.business import Business, parse_business
@@ -27,6 +27,7 @@ from actions.scheduling import (
     slot_problem,
     within_cancellation_window,
 )
+from tests.properties import property_settings
 
 CLINIC: dict[str, Any] = {
     "name": "Test Dental",
@@ -71,7 +72,7 @@ assert CLEANING and WHITENING
 # Tuesday 3 March 2026, 11:00 in New York.
 NOW = datetime(2026, 3, 3, 11, 0, tzinfo=TZ)
 TODAY = NOW.date()
-PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=150)
+PROPERTY = property_settings(max_examples=150)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.inbound import InboundSms, InvalidInbound, Media, parse_inbound
+from tests.properties import property_settings
 
-PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=500)
+PROPERTY = property_settings(max_examples=500)
 
 SID = "SM" + "0123456789abcdef" * 2
 MMS_SID = "MM" + "fedcba9876543210" * 2

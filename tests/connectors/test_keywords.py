@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.keywords import Keyword, keyword
+from tests.properties import property_settings
 
-PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)
+PROPERTY = property_settings(max_examples=300)
 
 OPT_OUT = [
     "STOP",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from connectors.sms_text import (
@@ -23,8 +23,9 @@ from connectors.sms_text import (
 )
 from replytext.options import Option, with_options
 from replytext.plain import plain_text
+from tests.properties import property_settings
 
-PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)
+PROPERTY = property_settings(max_examples=300)
 
 LOOKALIKES = "\u2018\u2019\u201c\u201d\u2013\u2014\u2212\u2010\u2026\u2022\u00a0\u2009\u202f\u3000\u200b\u200d\ufeff"
 GSM7 = GSM7_BASIC + GSM7_EXTENSION

@@ -18,6 +18,7 @@ from connectors.turn_rules import (
     with_failure_message,
 )
 from replytext.options import Option
+from tests.properties import property_settings
 
 TIMES = [Option("9:00am", "2026-03-03T09:00"), Option("10:00am", "2026-03-03T10:00")]
 
@@ -72,6 +73,7 @@ def test_the_wait_for_a_live_turn_ends_when_it_would_go_stale() -> None:
     assert (step.action, step.wait_seconds) == (Resume.WAIT, 2.0)
 
 
+@property_settings(max_examples=300)
 @given(
     parts_stored=st.booleans(),
     in_tracker=st.booleans(),

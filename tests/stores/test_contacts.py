@@ -13,7 +13,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 import pytest_asyncio
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -25,11 +25,12 @@ from stores.contacts import (
     ContactStore,
     normalise_number,
 )
+from tests.properties import property_settings
 from tools.contacts_csv import ContactsFileError, RowError, parse_contacts_csv
 from tools.harness.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=200)
+PROPERTY = property_settings(max_examples=200)
 JANE = "+14155552671"
 OMAR = "+442079460958"
 
