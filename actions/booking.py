@@ -131,7 +131,7 @@ class ValidateBookingForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         biz = business()
-        service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
+        service = biz.service_or_first(tracker.get_slot("service"))
         now = biz.now()
         current = current_start(slot_before_this_turn(tracker, "appointment_time"), biz)
         offered = (
@@ -202,7 +202,7 @@ class ActionAskAppointmentTime(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
+        service = biz.service_or_first(tracker.get_slot("service"))
         intro = "" if tracker.get_slot("booking_note") else service_phrase(service)
         return ask_for_time(
             dispatcher,
@@ -235,7 +235,7 @@ class ActionAskBookingConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        service = biz.service(tracker.get_slot("service") or "") or biz.services[0]
+        service = biz.service_or_first(tracker.get_slot("service"))
         start = current_start(tracker.get_slot("appointment_time"), biz)
         when = format_when(start) if start else "that time"
         name = tracker.get_slot("customer_name") or "you"

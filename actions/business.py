@@ -66,6 +66,11 @@ class Business:
     def service(self, key: str) -> Service | None:
         return next((s for s in self.services if s.key == key), None)
 
+    def service_or_first(self, key: str | None) -> Service:
+        """The service a form or an appointment names; one no longer offered (the
+        business file changed) is priced and timed as the first."""
+        return self.service(key or "") or self.services[0]
+
     def hours_on(self, day: date) -> OpeningHours | None:
         return self.hours.get(day.weekday())
 

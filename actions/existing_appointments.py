@@ -119,7 +119,7 @@ class ValidateRescheduleForm(FormValidationAction):
         appointment = await next_appointment(tracker.sender_id, biz)
         if appointment is None:
             return {"new_time": None}
-        service = biz.service(appointment.service) or biz.services[0]
+        service = biz.service_or_first(appointment.service)
         offered = options_from_slot(tracker.get_slot("offered_options"))
         booked = await diary(redis_stores.appointments(), biz, now, ignore=appointment)
         choice = choose_time(
@@ -161,7 +161,7 @@ class ActionRescheduleAppointment(Action):
         if start is None:
             say(dispatcher, "Your appointment is unchanged.")
             return reset
-        service = biz.service(appointment.service) or biz.services[0]
+        service = biz.service_or_first(appointment.service)
         try:
             await redis_stores.appointments().move(appointment, start, service)
         except SlotTaken:
