@@ -31,6 +31,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from connectors import turn_errors
 from connectors.entries import EntryHandler
+from connectors.fair_slots import FairSlots
 from connectors.housekeeping import Housekeeping
 from connectors.inactivity import Inactivity
 from connectors.inactivity_watch import InactivityWatcher
@@ -89,7 +90,7 @@ class SmsWorker:
         )
         self.lease_ms = int(settings.owner_lease_seconds * 1000)
         self._read_block_ms = _read_block_ms(redis)
-        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._slots = FairSlots(settings.worker_concurrency)
         self._draining: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -236,27 +237,15 @@ class SmsWorker:
     # --- one conversation ----------------------------------------------------
 
     async def _drain(self, customer: str) -> None:
+        """Serve one conversation in turn with the others: a text, then, if other
+        conversations wait for a slot, back to the end of the line (fair_slots)."""
         token = f"{self.consumer}:{uuid.uuid4().hex}"
         try:
-            async with self._slots:
-                while await self.inbox.acquire(customer, token, self.lease_ms):
-                    await self.inbox.touch(customer)
-                    lease = Lease(customer, token)
-                    keeper = asyncio.create_task(self._keep_lease(lease))
-                    try:
-                        wait_until = await self._drain_owned(lease)
-                    finally:
-                        keeper.cancel()
-                        remaining = await self.inbox.release(customer, token)
-                    if wait_until is not None:
-                        # The head waits for a retry: the sweeper comes back then.
-                        await self.inbox.defer(
-                            customer, wait_until - self.settings.reclaim_after_seconds
-                        )
-                        return
-                    if remaining == 0:
-                        await self.inbox.forget_if_idle(customer)
-                        return
+            while True:
+                async with self._slots:
+                    gave_way = await self._serve(customer, token)
+                if not gave_way:
+                    return
         except asyncio.CancelledError:
             raise
         except RedisError as err:
@@ -266,15 +255,41 @@ class SmsWorker:
         except Exception:
             logger.exception("serving %s failed; the entry stays queued", customer)
 
-    async def _drain_owned(self, lease: Lease) -> float | None:
-        """Serve the queue head first; None once it is empty (or the lease is
-        lost: the conversation is someone else's), else the time the head is to
-        be tried again (the texts behind it wait: replies in order)."""
+    async def _serve(self, customer: str, token: str) -> bool:
+        """Hold the conversation and answer its texts, head first. True when it
+        gave way to other conversations with texts of its own still queued."""
+        while await self.inbox.acquire(customer, token, self.lease_ms):
+            await self.inbox.touch(customer)
+            lease = Lease(customer, token)
+            keeper = asyncio.create_task(self._keep_lease(lease))
+            try:
+                wait_until, gave_way = await self._drain_owned(lease)
+            finally:
+                keeper.cancel()
+                remaining = await self.inbox.release(customer, token)
+            if wait_until is not None:
+                # The head waits for a retry: the sweeper comes back then.
+                await self.inbox.defer(
+                    customer, wait_until - self.settings.reclaim_after_seconds
+                )
+                return False
+            if remaining == 0:
+                await self.inbox.forget_if_idle(customer)
+                return False
+            if gave_way:
+                return True
+        return False
+
+    async def _drain_owned(self, lease: Lease) -> tuple[float | None, bool]:
+        """Serve the queue head first, until it is empty, the lease is lost (the
+        conversation is someone else's), the head waits for a retry (the time to
+        come back: the texts behind it wait, replies in order), or other
+        conversations wait for a slot (gave way: True)."""
         customer = lease.customer
         while not lease.lost:
             head = await self.inbox.head(customer)
             if head is None:
-                return None
+                return None, False
             raw, entry = head
             if entry is None:
                 # Not the entry itself: it holds the customer's message text.
@@ -287,9 +302,11 @@ class SmsWorker:
                 continue
             wait_until = await self.entries.process_or_give_up(lease, raw, entry)
             if wait_until is not None:
-                return wait_until
+                return wait_until, False
             await self.inbox.drop_head(customer, raw)
-        return None
+            if self._slots.waiting():
+                return None, True
+        return None, False
 
     async def _keep_lease(self, lease: Lease) -> None:
         """A 30 s turn must not lose its conversation to another worker.
