@@ -89,6 +89,8 @@ class SmsStack:
     lock_store: str = "stores.lock_store.RedisTicketLockStore"
     debug: bool = False  # --debug for the Rasa and action servers
     store_options: dict[str, Any] = field(default_factory=dict)  # tracker store
+    #: Rasa's own multi-process mode (SANIC_WORKERS): server processes per `rasa run`.
+    sanic_workers: int = 1
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
@@ -219,7 +221,9 @@ class SmsStack:
                 str(endpoints),
             ]
             + (["--debug"] if self.debug else []),
-            {},
+            {"SANIC_WORKERS": str(self.sanic_workers)}
+            if self.sanic_workers > 1
+            else {},
         )
         wait_for(
             f"http://127.0.0.1:{port}/webhooks/twilio_sms/", [self.processes[name]]
