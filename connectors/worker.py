@@ -92,6 +92,8 @@ class SmsWorker:
         self._read_block_ms = _read_block_ms(redis)
         self._slots = FairSlots(settings.worker_concurrency)
         self._draining: dict[str, asyncio.Task[None]] = {}
+        # Conversations woken while their drain was finishing: served again.
+        self._again: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -227,12 +229,22 @@ class SmsWorker:
             await self._pause(self.settings.inactivity_poll_seconds)
 
     def schedule(self, customer: str) -> None:
-        """One drain task per conversation in this process; a running one re-checks."""
+        """One drain task per conversation in this process. A text that comes
+        while its conversation's drain is finishing (the queue looked empty, the
+        lease is being let go) marks it to be served again, so that it is not left
+        to the sweeper (`reclaim_after_seconds` later)."""
         if customer in self._draining:
+            self._again.add(customer)
             return
+        self._again.discard(customer)
         task = asyncio.create_task(self._drain(customer), name=f"sms-drain:{customer}")
         self._draining[customer] = task
-        task.add_done_callback(lambda _t: self._draining.pop(customer, None))
+        task.add_done_callback(lambda _t: self._drained(customer))
+
+    def _drained(self, customer: str) -> None:
+        self._draining.pop(customer, None)
+        if customer in self._again and not self._stopping:
+            self.schedule(customer)
 
     # --- one conversation ----------------------------------------------------
 

@@ -75,3 +75,31 @@ async def test_conversations_are_served_in_the_order_their_texts_came(
         if bot.turns.index(body) - arrivals.index(body) > 0
     }
     assert max(overtaken.values(), default=0) <= 2, (overtaken, bot.turns)
+
+
+async def test_a_text_that_comes_as_its_conversation_finishes_is_not_left_to_a_sweep(
+    redis: Redis, redis_server: RedisServer, emulator: str
+) -> None:
+    """The customer's next text lands just as the worker lets go of the
+    conversation (its queue looked empty): it is served at once, not after
+    `reclaim_after_seconds` (30 s by default) when the sweeper finds it."""
+    bot = ScriptedBot()
+    settings = worker_settings(emulator, redis_server, reclaim_after_seconds=30)
+    replica = await Replica.start(settings, bot)
+    real_release = replica.inbox.release
+    texted: list[str] = []
+
+    async def release_then_text(customer: str, token: str) -> int:
+        remaining = await real_release(customer, token)
+        if not texted:  # the next text arrives in exactly this moment
+            texted.append("second")
+            await text_in(replica.inbox, "second", phone(7))
+        return remaining
+
+    replica.inbox.release = release_then_text  # type: ignore[method-assign]
+    try:
+        await text_in(replica.inbox, "first", phone(7))
+        await wait_for_texts(emulator, 2, phone(7), timeout=10)
+    finally:
+        await replica.stop()
+    assert bot.turns == ["first", "second"]
