@@ -32,6 +32,13 @@ export REDIS_PORT="${REDIS_PORT:-6390}"
 # read REDIS_URL; its default is spelled once, in redisio/settings.py.
 export REDIS_URL="${REDIS_URL:-$(.venv/bin/python -m redisio.settings)}"
 export RASA_TELEMETRY_ENABLED=false
+# Server processes on the Rasa port: one per core by default, each a full Rasa
+# server with its own SMS worker, sharing Redis (Rasa's own multi-process mode,
+# which it allows with a Redis-backed lock store). WORKERS=1 for one process.
+WORKERS="${WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+case "$WORKERS" in
+  ''|*[!0-9]*|0) echo "error: WORKERS must be a whole number of at least 1, got '$WORKERS'" >&2; exit 2 ;;
+esac
 LOG_DIR="${LOG_DIR:-var/log}"
 # Credentials for everything on the Rasa port except Twilio's signed webhooks and
 # the health route (docs/twilio-setup.md, "What to expose"). Unset: both are off.
@@ -150,13 +157,13 @@ api_args=()
 if [ -n "$RASA_API_TOKEN" ]; then
   api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
 fi
-.venv/bin/rasa run --model models/assistant.tar.gz "${api_args[@]}" \
+SANIC_WORKERS="$WORKERS" .venv/bin/rasa run --model models/assistant.tar.gz "${api_args[@]}" \
   --interface 127.0.0.1 --port "$RASA_PORT" \
   --credentials "${RASA_CREDENTIALS:-credentials.yml}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" &
 rasa_pid=$!
 set +m  # groups are set; no job notices in the log
 cat <<MSG
-rasa server on 127.0.0.1:$RASA_PORT (pid $!, SMS webhook $PUBLIC_URL/webhooks/twilio_sms/webhook).
+rasa server on 127.0.0.1:$RASA_PORT (pid $!, $WORKERS process(es), SMS webhook $PUBLIC_URL/webhooks/twilio_sms/webhook).
 MSG
 if [ "$TWILIO_API_BASE_URL" = "http://127.0.0.1:$EMULATOR_PORT" ]; then
   echo "No Twilio account set: replies go to the local emulator. Text the assistant with:"
