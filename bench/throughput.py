@@ -31,6 +31,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.results_md import replace_section
+from bench.soak import QUESTIONS  # the same FAQ texts as the soak
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import BUSINESS, SmsStack
 
@@ -38,13 +39,6 @@ ROOT = Path(__file__).parents[1]
 RAW = ROOT / "bench" / "results"
 BEGIN = "<!-- throughput:begin -->"
 END = "<!-- throughput:end -->"
-QUESTIONS = (
-    "what are your hours",
-    "where are you located",
-    "is there parking",
-    "what services do you offer",
-    "do you take insurance",
-)
 LATE_SECONDS = 30.0
 
 
