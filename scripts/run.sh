@@ -25,7 +25,10 @@ if [ -z "${RUN_SH_SIGNALS_RESET:-}" ] && sigint_ignored; then
 fi
 
 MODE="${1:-server}"
+# The one port everything is reached on: the ingress (connectors/ingress.py) answers
+# Twilio there and passes every other path to the Rasa servers on TURNS_PORT.
 RASA_PORT="${RASA_PORT:-5005}"
+TURNS_PORT="${TURNS_PORT:-$((RASA_PORT + 1))}"
 export ACTION_PORT="${ACTION_PORT:-5055}"
 export REDIS_PORT="${REDIS_PORT:-6390}"
 # The channel (credentials.yml), the stores (endpoints.yml) and the action server all
@@ -57,7 +60,7 @@ mkdir -p "$LOG_DIR"
 # would get it at once and the Rasa server would lose Redis mid-shutdown.
 [ "$MODE" = "server" ] && set -m
 
-redis_pid="" emulator_pid="" actions_pid="" rasa_pid=""
+redis_pid="" emulator_pid="" actions_pid="" rasa_pid="" ingress_pid=""
 
 running() {  # alive and not a zombie
   local state
@@ -89,14 +92,14 @@ stop_by() {
   done
 }
 
-# The Rasa server first (up to 6 s): its unfinished turns stay queued in Redis.
-# Then what it used (by 8 s), Redis last (by 9 s).
+# The ingress and the Rasa servers first (up to 6 s): unfinished turns stay queued
+# in Redis. Then what they used (by 8 s), Redis last (by 9 s).
 stop_all() {
   local code=$1 start
   trap '' INT TERM  # a second Ctrl-C must not cut the stop short
   trap - EXIT
   start=$(now)
-  stop_by $((start + 60)) "$rasa_pid"
+  stop_by $((start + 60)) "$ingress_pid" "$rasa_pid"
   stop_by $((start + 80)) "$actions_pid" "$emulator_pid"
   stop_by $((start + 90)) "$redis_pid"
   wait 2>/dev/null || true
@@ -158,12 +161,18 @@ if [ -n "$RASA_API_TOKEN" ]; then
   api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
 fi
 SANIC_WORKERS="$WORKERS" .venv/bin/rasa run --model models/assistant.tar.gz "${api_args[@]}" \
-  --interface 127.0.0.1 --port "$RASA_PORT" \
+  --interface 127.0.0.1 --port "$TURNS_PORT" \
   --credentials "${RASA_CREDENTIALS:-credentials.yml}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" &
 rasa_pid=$!
+echo "rasa server on 127.0.0.1:$TURNS_PORT (pid $!, $WORKERS process(es): the turns, and every route but Twilio's)"
+# Twilio's webhook in a process of its own, so its answer never waits behind a turn.
+.venv/bin/python -m connectors.ingress --host 127.0.0.1 --port "$RASA_PORT" \
+  --upstream "http://127.0.0.1:$TURNS_PORT" --credentials "${RASA_CREDENTIALS:-credentials.yml}" \
+  >"$LOG_DIR/ingress.log" 2>&1 &
+ingress_pid=$!
 set +m  # groups are set; no job notices in the log
 cat <<MSG
-rasa server on 127.0.0.1:$RASA_PORT (pid $!, $WORKERS process(es), SMS webhook $PUBLIC_URL/webhooks/twilio_sms/webhook).
+ingress on 127.0.0.1:$RASA_PORT (pid $!, log $LOG_DIR/ingress.log): SMS webhook $PUBLIC_URL/webhooks/twilio_sms/webhook, everything else passed to the rasa server.
 MSG
 if [ "$TWILIO_API_BASE_URL" = "http://127.0.0.1:$EMULATOR_PORT" ]; then
   echo "No Twilio account set: replies go to the local emulator. Text the assistant with:"
@@ -188,7 +197,7 @@ fi
 echo "Ctrl-C stops everything."
 # Until a signal (the trap stops everything) or a server dies on its own.
 set +e
-wait -n $rasa_pid $actions_pid $emulator_pid
+wait -n $rasa_pid $ingress_pid $actions_pid $emulator_pid
 status=$?
 set -e
 echo "error: a server exited on its own (status $status): stopping the rest" >&2

@@ -69,6 +69,7 @@ class RunScript:
         assert MODEL.exists(), "no trained model: run `make train` first"
         self.workdir = workdir
         self.rasa_port, self.action_port = free_port(), free_port()
+        self.turns_port = free_port()  # the Rasa server, behind the ingress
         self.emulator_port = free_port()
         self.own_redis = redis_port is None
         self.redis_port = redis_port or free_port()
@@ -91,6 +92,7 @@ class RunScript:
         env = {
             **os.environ,
             "RASA_PORT": str(self.rasa_port),
+            "TURNS_PORT": str(self.turns_port),
             "ACTION_PORT": str(self.action_port),
             "EMULATOR_PORT": str(self.emulator_port),
             "REDIS_PORT": str(self.redis_port),
@@ -169,7 +171,8 @@ class RunScript:
     def wait_up(self) -> RunScript:
         for url in (
             f"http://127.0.0.1:{self.action_port}/health",
-            f"{self.rasa}/webhooks/twilio_sms/",
+            f"{self.rasa}/webhooks/twilio_sms/",  # the ingress
+            f"http://127.0.0.1:{self.turns_port}/webhooks/twilio_sms/",  # Rasa
             f"{self.emulator}/_emulator/health",
         ):
             wait_until(lambda u=url: answers(u), url, 300, self.process)

@@ -228,12 +228,14 @@ def post_form(url: str, body: bytes, signature: str) -> int:
         return err.code
 
 
-def rasa_server_pids(stack: RunScript) -> list[int]:
-    """`rasa run` and its server processes (one per core: `WORKERS`)."""
+def server_pids(stack: RunScript) -> list[int]:
+    """The ingress on the public port, `rasa run` and its server processes (one per
+    core: `WORKERS`)."""
     found = [
         pid
         for pid in descendants(stack.process.pid)
         if " run --model" in command_line(pid)
+        or "connectors.ingress" in command_line(pid)
     ]
     assert found, [command_line(pid) for pid in descendants(stack.process.pid)]
     return found
@@ -267,7 +269,7 @@ def raw_post(port: int, head: str, body: Iterator[bytes]) -> tuple[str, float]:
 def test_a_huge_body_is_refused_before_it_is_read(assistant: RunScript) -> None:
     """Twilio's forms are a few KB; 10 MB with a dummy signature gets 413 at once,
     whether it announces its size or comes chunked, and is never buffered."""
-    pids = rasa_server_pids(assistant)
+    pids = server_pids(assistant)
     before = sum(rss_kib(pid) for pid in pids)
     size = 10 * 1024 * 1024
     block = b"Body=" + b"x" * (64 * 1024 - 5)
@@ -311,7 +313,7 @@ def test_ctrl_c_stops_everything_the_run_script_started(
 ) -> None:
     process = assistant.process
     children = descendants(process.pid)
-    assert len(children) >= 4  # the script, emulator, action server, Rasa server
+    assert len(children) >= 5  # script, emulator, actions, ingress, Rasa server
     process.send_signal(signal.SIGINT)
     took, alive = wait_gone(children, 10)
     if alive:

@@ -29,6 +29,7 @@ def stack(
         redis_server,
         tmp_path_factory.mktemp("sms-idle"),
         db=5,
+        ingress=True,  # make run's layout: the ingress, two Rasa servers behind it
         settings={
             "inactivity_warning_after_seconds": WARN_AFTER,
             "inactivity_grace_seconds": GRACE,

@@ -27,7 +27,8 @@ from tools.harness.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack
 def stack(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SmsStack]:
-    sms = SmsStack(redis_server, tmp_path_factory.mktemp("sms"))
+    # make run's layout: the ingress answers Twilio, the Rasa server runs turns.
+    sms = SmsStack(redis_server, tmp_path_factory.mktemp("sms"), ingress=True)
     try:
         yield sms.start()
     finally:
@@ -305,7 +306,11 @@ def test_a_killed_server_answers_after_restart(stack: SmsStack) -> None:
     stack.emulator_config(force=[])
     assert stack.sent_to(phone) == []
     assert stack.redis().llen(redis_keys.queue(phone)) == 1  # not acknowledged
+    # With no Rasa server up, the ingress still takes Twilio's texts.
+    waiting = customer(33)
+    assert stack.text(waiting, "are you open today")["status"] == 200
     stack.start_rasa()
+    assert "We're open" in stack.replies(waiting, 1, timeout=60)[0]["body"]
     replies = stack.replies(phone, 1, timeout=60)
     assert len(stack.settled(phone)) == 1
     assert "We're open" in replies[0]["body"]

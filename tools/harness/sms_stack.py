@@ -32,6 +32,8 @@ AUTH_TOKEN = "e2e-auth-token"  # noqa: S105 - the emulator's test token
 API_TOKEN = "e2e-rasa-api-token-0123456789"  # noqa: S105 - Rasa's HTTP API, tests only
 BUSINESS = "+15017122661"
 BIN = ROOT / ".venv" / "bin"
+#: Rasa's own Twilio channel, Twilio's host pointed at the emulator: the bench's R.
+BASELINE_CHANNEL = "bench.baseline_channel.RedirectedTwilioInput"
 STOP_WITHIN = 10.0  # seconds a server may take to exit after SIGTERM
 
 
@@ -91,7 +93,13 @@ class SmsStack:
     store_options: dict[str, Any] = field(default_factory=dict)  # tracker store
     #: Rasa's own multi-process mode (SANIC_WORKERS): server processes per `rasa run`.
     sanic_workers: int = 1
+    #: `make run`'s layout: connectors.ingress on the public port answers Twilio and
+    #: forwards the rest; the Rasa server listens on `turns_port` behind it.
+    ingress: bool = False
+    #: "twilio_sms" (this project's channel) or "twilio" (Rasa's, BASELINE_CHANNEL).
+    channel: str = "twilio_sms"
     rasa_port: int = field(default_factory=free_port)
+    turns_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -106,7 +114,7 @@ class SmsStack:
 
     @property
     def webhook(self) -> str:
-        return f"{self.public_url}/webhooks/twilio_sms/webhook"
+        return f"{self.public_url}/webhooks/{self.channel}/webhook"
 
     @property
     def emulator(self) -> str:
@@ -161,16 +169,31 @@ class SmsStack:
             {"SANIC_HOST": "127.0.0.1", "REDIS_URL": self.redis_url},
         )
         self.start_rasa()
+        if self.ingress:
+            self.start_ingress()
         wait_for(f"{self.emulator}/_emulator/health", list(self.processes.values()))
         wait_for(
             f"http://127.0.0.1:{self.action_port}/health", list(self.processes.values())
         )
         return self
 
+    def start_ingress(self) -> None:
+        """The ingress on the public port, with the first Rasa server's settings."""
+        self._spawn(
+            "ingress",
+            [str(BIN / "python"), "-m", "connectors.ingress"]
+            + ["--port", str(self.rasa_port)]
+            + ["--upstream", f"http://127.0.0.1:{self.turns_port}"]
+            + ["--credentials", str(self.workdir / "credentials-rasa.yml")],
+            {},
+        )
+        wait_for(f"{self.public_url}/webhooks/twilio_sms/", [self.processes["ingress"]])
+
     def start_rasa(self, name: str = "rasa", port: int | None = None) -> None:
         """The Rasa server; another `name` and `port` start a replica beside it
-        (same Redis, same settings; Twilio's webhook still points at the first)."""
-        port = port or self.rasa_port
+        (same Redis, same settings; Twilio's webhook still points at the first, or
+        at the ingress)."""
+        port = port or (self.turns_port if self.ingress else self.rasa_port)
         settings = {
             "account_sid": ACCOUNT_SID,
             "auth_token": AUTH_TOKEN,
@@ -186,8 +209,16 @@ class SmsStack:
             **self.settings,
         }
         credentials = self.workdir / f"credentials-{name}.yml"
+        if self.channel == "twilio":
+            settings = {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "twilio_number": BUSINESS,
+                "api_base_url": self.emulator,
+            }
+        section = "connectors.twilio_sms.TwilioSmsInput"
         credentials.write_text(
-            "connectors.twilio_sms.TwilioSmsInput:\n"
+            f"{BASELINE_CHANNEL if self.channel == 'twilio' else section}:\n"
             + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
         )
         store = f"  url: 127.0.0.1\n  port: {self.redis_server.port}\n"
@@ -226,14 +257,18 @@ class SmsStack:
             else {},
         )
         wait_for(
-            f"http://127.0.0.1:{port}/webhooks/twilio_sms/", [self.processes[name]]
+            f"http://127.0.0.1:{port}/webhooks/{self.channel}/", [self.processes[name]]
         )
 
     def restart_rasa(self, **settings: Any) -> None:
         """The same stack with other channel settings (the Rasa server restarts)."""
         self.kill("rasa", signal.SIGTERM)
+        if self.ingress:
+            self.kill("ingress", signal.SIGTERM)
         self.settings = settings
         self.start_rasa()
+        if self.ingress:
+            self.start_ingress()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Signal the process's group; it must be gone within 10 s.
