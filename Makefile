@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-shutdown soak validate pytest test-stories crossval lock lint typecheck format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-shutdown soak bench validate pytest test-stories crossval lock lint typecheck format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -73,6 +73,10 @@ test: lint typecheck validate train test-stories pytest  ## everything CI runs
 test-shutdown: install train  ## 20 stops of the whole stack under CPU load; prints N/20
 	@scripts/redis.sh install
 	@scripts/test-shutdown.sh $${RUNS:-20}
+
+bench: install train  ## R vs P1 vs P2 vs the in-process ceiling, N=1/10/50, 0/150 ms; ~17 min; figures to bench/RESULTS.md
+	@scripts/redis.sh install
+	$(BIN)/python -m bench.throughput $(ARGS)
 
 soak: install train  ## fault soak: 2 replicas, 20 phones, 5 min of faults; figures to bench/RESULTS.md
 	@scripts/redis.sh install

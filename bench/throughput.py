@@ -1,18 +1,22 @@
-"""Throughput and fairness of the SMS channel: closed-loop phones against the real
-stack (the local Twilio emulator, the action server, one `rasa run`, Redis).
+"""Throughput and fairness, side by side: Rasa's built-in Twilio channel (R), this
+project with one and with two Rasa processes (P1, P2), and the in-process ceiling.
 
-Each phone texts an FAQ question through a signed webhook (the emulator posts it,
-as Twilio would), waits for the answer to reach it, and texts again at once. For
-each (phones, Twilio API latency) it reports replies per second, the reply time
-(text posted → answer at the phone) p50/p95/max, replies later than 30 s, the
-webhook's answer time p50/p99 (as the emulator measured it) and the Rasa
-process's CPU.
+Each closed-loop phone texts an FAQ question through a signed webhook (the local
+Twilio emulator posts it, as Twilio would), waits for the answer to reach it, and
+texts again at once. For each setup, phone count and Twilio API latency it reports
+replies per second, the reply time (text posted -> answer at the phone) p50/p95/max,
+replies later than 30 s or never, the webhook's answer time p50/p99 (as the emulator
+measured it) and the Rasa processes' CPU; then the ratios the issue asks for.
 
-    .venv/bin/python -m bench.throughput                       # N=1,10,50 x 0,150 ms
-    .venv/bin/python -m bench.throughput --workers 1 2 --phones 50 --latency-ms 150
+    make bench                                   # everything, about 17 minutes
+    .venv/bin/python -m bench.throughput --setups P1 P2 --phones 50 --latency-ms 150
 
-Writes bench/results/throughput.json and its section of bench/RESULTS.md. Not part
-of `make test`: run it on an otherwise idle machine.
+Setups: R = Rasa 3.6's `twilio` channel (bench/baseline_channel.py: only Twilio's
+host is redirected) with Rasa's RedisTrackerStore; P1/P2 = `make run`'s layout (the
+ingress answers Twilio, 1 or 2 Rasa processes run turns); P1-direct/P2-direct =
+Twilio pointed at the Rasa server itself; ceiling = bench/ceiling.py. Writes
+bench/results/throughput.json and its section of bench/RESULTS.md. Not part of
+`make test`: run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,24 +37,39 @@ import aiohttp
 
 from bench.results_md import replace_section
 from bench.soak import QUESTIONS  # the same FAQ texts as the soak
-from tools.harness.redis_server import RedisServer
-from tools.harness.sms_stack import BUSINESS, SmsStack
+from tools.harness.processes import spawn
+from tools.harness.redis_server import RedisServer, free_port
+from tools.harness.sms_stack import BIN, BUSINESS, SmsStack, wait_for
 
 ROOT = Path(__file__).parents[1]
 RAW = ROOT / "bench" / "results"
 BEGIN = "<!-- throughput:begin -->"
 END = "<!-- throughput:end -->"
 LATE_SECONDS = 30.0
+#: name -> SmsStack options. R keeps Rasa's own stores: the tracker store in Redis
+#: (as in the issue's baseline), the lock store in memory (one process).
+SETUPS: dict[str, dict[str, object]] = {
+    "R": {
+        "channel": "twilio",
+        "tracker_store": "redis",
+        "lock_store": "in_memory",
+    },
+    "P1": {"ingress": True, "sanic_workers": 1},
+    "P2": {"ingress": True, "sanic_workers": 2},
+    "P1-direct": {"sanic_workers": 1},
+    "P2-direct": {"sanic_workers": 2},
+}
 
 
 @dataclass
 class Run:
-    workers: int
+    setup: str
     phones: int
     latency_ms: int
     seconds: float
     replies: int = 0
     unanswered: int = 0
+    webhook_failed: int = 0  # no 2xx (a timeout: Twilio would retry or give up)
     reply_s: list[float] = field(default_factory=list)
     webhook_ms: list[float] = field(default_factory=list)
     rasa_cpu: float = 0.0  # share of one core over the run
@@ -58,7 +78,7 @@ class Run:
         replies = sorted(self.reply_s)
         hooks = sorted(self.webhook_ms)
         return {
-            "workers": self.workers,
+            "setup": self.setup,
             "phones": self.phones,
             "latency_ms": self.latency_ms,
             "msg_per_s": round(self.replies / self.seconds, 2),
@@ -66,6 +86,7 @@ class Run:
             "reply_p95_s": round(_pct(replies, 95), 2),
             "reply_max_s": round(replies[-1], 2) if replies else 0.0,
             "late": sum(1 for r in replies if r > LATE_SECONDS) + self.unanswered,
+            "webhook_failed": self.webhook_failed,
             "webhook_p50_ms": round(_pct(hooks, 50), 1),
             "webhook_p99_ms": round(_pct(hooks, 99), 1),
             "rasa_cpu": round(self.rasa_cpu, 2),
@@ -116,9 +137,9 @@ async def phone(
         }
         async with http.post(f"{emulator}/_emulator/inbound", json=payload) as r:
             posted = await r.json()
-        if posted.get("status") != 200:
-            raise RuntimeError(f"webhook answered {posted.get('status')}")
-        if started < until:
+        if not 200 <= (posted.get("status") or 0) < 300:
+            run.webhook_failed += 1
+        elif started < until:
             run.webhook_ms.append(float(posted["elapsed_ms"]))
         params = {"to": number, "after": str(after), "wait": "60"}
         async with http.get(f"{emulator}/_emulator/messages", params=params) as r:
@@ -132,9 +153,11 @@ async def phone(
             run.reply_s.append(time.monotonic() - started)
 
 
-async def drive(stack: SmsStack, phones: int, latency_ms: int, seconds: float) -> Run:
+async def drive(
+    stack: SmsStack, setup: str, phones: int, latency_ms: int, seconds: float
+) -> Run:
     stack.emulator_config(latency_ms=latency_ms)
-    run = Run(stack.sanic_workers, phones, latency_ms, seconds)
+    run = Run(setup, phones, latency_ms, seconds)
     rasa = stack.processes["rasa"].pid
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=0)
@@ -152,24 +175,134 @@ async def drive(stack: SmsStack, phones: int, latency_ms: int, seconds: float) -
     return run
 
 
+def run_setup(setup: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        redis_server = RedisServer(parent=Path(tmp))
+        stack = SmsStack(redis_server, Path(tmp), **SETUPS[setup])  # type: ignore[arg-type]
+        try:
+            stack.start()
+            for latency in args.latency_ms:
+                for phones in args.phones:
+                    run = asyncio.run(
+                        drive(stack, setup, phones, latency, args.seconds)
+                    )
+                    rows.append(run.row())
+                    print(json.dumps(rows[-1]), flush=True)
+        finally:
+            stack.stop()
+            redis_server.stop()
+    return rows
+
+
+def run_ceiling(args: argparse.Namespace) -> list[dict[str, object]]:
+    """bench/ceiling.py in its own process, with an action server of its own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        actions = spawn(
+            Path(tmp),
+            "actions",
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions"]
+            + ["--port", str(port)],
+            {"SANIC_HOST": "127.0.0.1"},
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/health", [actions])
+            out = subprocess.run(  # noqa: S603 - the bench's own module
+                [str(BIN / "python"), "-m", "bench.ceiling"]
+                + ["--action-url", f"http://127.0.0.1:{port}/webhook"]
+                + ["--phones", *map(str, args.phones), "--seconds", str(args.seconds)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        finally:
+            actions.terminate()
+            actions.wait(timeout=15)
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def _find(
+    rows: list[dict[str, object]], setup: str, phones: int, latency: int | None
+) -> dict[str, object] | None:
+    for r in rows:
+        if r["setup"] == setup and r["phones"] == phones:
+            if latency is None or r.get("latency_ms") == latency:
+                return r
+    return None
+
+
+def _ratio(top: object, bottom: object) -> str:
+    a, b = float(str(top)), float(str(bottom))
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def comparison(rows: list[dict[str, object]]) -> str:
+    """The issue's table: R against P1 and P2, and P1 against the ceiling."""
+    lines = [
+        "| API latency | phones | R replies/s | P1 | P2 | P1/R | P2/R | P2/P1 | "
+        "ceiling turns/s | P1/ceiling | P2 reply p50 / p95 | P2 webhook p50 / p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    keys = sorted(
+        {
+            (int(str(r["latency_ms"])), int(str(r["phones"])))
+            for r in rows
+            if "latency_ms" in r
+        }
+    )
+    for latency, phones in keys:
+        r, p1, p2 = (_find(rows, s, phones, latency) for s in ("R", "P1", "P2"))
+        top = _find(rows, "ceiling", phones, None)
+
+        def get(row: dict[str, object] | None, key: str) -> str:
+            return "-" if row is None else str(row[key])
+
+        lost = f" ({r['late']} late)" if r and int(str(r["late"])) else ""
+        lines.append(
+            f"| {latency} ms | {phones} | {get(r, 'msg_per_s')}{lost} | "
+            f"{get(p1, 'msg_per_s')} | {get(p2, 'msg_per_s')} | "
+            + " | ".join(
+                _ratio(a["msg_per_s"], b["msg_per_s"]) if a and b else "-"
+                for a, b in ((p1, r), (p2, r), (p2, p1))
+            )
+            + f" | {get(top, 'turns_per_s')} | "
+            + (_ratio(p1["msg_per_s"], top["turns_per_s"]) if p1 and top else "-")
+            + f" | {get(p2, 'reply_p50_s')} / {get(p2, 'reply_p95_s')} s"
+            + f" | {get(p2, 'webhook_p50_ms')} / {get(p2, 'webhook_p99_ms')} ms |"
+        )
+    return "\n".join(lines)
+
+
 def write_section(rows: list[dict[str, object]], command: str) -> None:
+    runs = [r for r in rows if "latency_ms" in r]
     lines = "\n".join(
-        f"| {r['workers']} | {r['phones']} | {r['latency_ms']} | {r['msg_per_s']} | "
+        f"| {r['setup']} | {r['phones']} | {r['latency_ms']} | {r['msg_per_s']} | "
         f"{r['reply_p50_s']} / {r['reply_p95_s']} / {r['reply_max_s']} s | "
-        f"{r['late']} | {r['webhook_p50_ms']} / {r['webhook_p99_ms']} ms | "
+        f"{r['late']} | {r['webhook_failed']} | "
+        f"{r['webhook_p50_ms']} / {r['webhook_p99_ms']} ms | "
         f"{float(str(r['rasa_cpu'])) * 100:.0f} % |"
-        for r in rows
+        for r in runs
     )
     section = f"""{BEGIN}
-## Throughput and fairness: closed-loop phones
+## Throughput and fairness: R, P1, P2 and the ceiling
 
-`{command}` ({time.strftime("%Y-%m-%d")}). Each phone texts an FAQ question through
-a signed webhook, waits for the answer, texts again. "late": replies after 30 s or
-none. Rasa CPU: share of one core, all of its processes. workers: Rasa's own
-multi-process mode (`SANIC_WORKERS`).
+`{command}` ({time.strftime("%Y-%m-%d")}, {len(runs)} runs). Each phone texts an FAQ
+question through a signed webhook, waits for the answer, texts again. R: Rasa 3.6's
+`twilio` channel (Twilio's host redirected to the emulator, Rasa's RedisTrackerStore).
+P1, P2: `make run`'s layout (connectors.ingress answers Twilio; 1 or 2 Rasa
+processes run the turns). "-direct": Twilio pointed at the Rasa server itself.
+ceiling: bench/ceiling.py, the model in-process with no HTTP and in-memory stores.
+"late": replies after 30 s or none; "hook failed": the webhook gave no 2xx within
+Twilio's 15 s. Rasa CPU: share of one core, all of its processes.
 
-| workers | phones | API latency ms | replies/s | reply p50 / p95 / max | late | webhook p50 / p99 | Rasa CPU |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+{comparison(rows)}
+
+| setup | phones | API latency ms | replies/s | reply p50 / p95 / max | late | hook failed | webhook p50 / p99 | Rasa CPU |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {lines}
 {END}"""
     replace_section(section, BEGIN, END)
@@ -177,30 +310,24 @@ multi-process mode (`SANIC_WORKERS`).
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--setups",
+        nargs="*",
+        choices=[*SETUPS, "ceiling"],
+        default=["R", "P1", "P2", "ceiling"],
+    )
     parser.add_argument("--phones", type=int, nargs="*", default=[1, 10, 50])
     parser.add_argument("--latency-ms", type=int, nargs="*", default=[0, 150])
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument(
-        "--workers", type=int, nargs="*", default=[1], help="SANIC_WORKERS values"
-    )
+    parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     command = "python -m bench.throughput " + " ".join(sys.argv[1:])
-    rows = []
-    for workers in args.workers:
-        with tempfile.TemporaryDirectory() as tmp:
-            redis_server = RedisServer(parent=Path(tmp))
-            stack = SmsStack(redis_server, Path(tmp), sanic_workers=workers)
-            try:
-                stack.start()
-                for latency in args.latency_ms:
-                    for phones in args.phones:
-                        run = asyncio.run(drive(stack, phones, latency, args.seconds))
-                        rows.append(run.row())
-                        print(json.dumps(rows[-1]), flush=True)
-            finally:
-                stack.stop()
-                redis_server.stop()
+    started = time.monotonic()
+    rows: list[dict[str, object]] = []
+    for setup in args.setups:
+        rows += run_ceiling(args) if setup == "ceiling" else run_setup(setup, args)
+    print(comparison(rows))
+    print(f"bench took {(time.monotonic() - started) / 60:.1f} min")
     if not args.no_write:
         RAW.mkdir(parents=True, exist_ok=True)
         (RAW / "throughput.json").write_text(json.dumps(rows, indent=2) + "\n")
