@@ -71,6 +71,7 @@ class RestChannel(RestInput):
         @bp.listener("before_server_start")
         async def guard(app: Sanic, _loop: Any) -> None:
             access.protect(app, prefix)
+            compat.check_action_responses_with_one_validator()
 
         @bp.listener("after_server_start")
         async def no_silent_fallback(app: Sanic, _loop: Any) -> None:

@@ -92,6 +92,7 @@ class TwilioSmsInput(InputChannel):
         compat.raise_tracker_store_errors(
             getattr(compat.agent_of(app), "tracker_store", None)
         )
+        compat.check_action_responses_with_one_validator()
         app.config.GRACEFUL_SHUTDOWN_TIMEOUT = min(
             float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT), GRACEFUL_SHUTDOWN_SECONDS
         )

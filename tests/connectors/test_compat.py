@@ -90,3 +90,33 @@ def test_rasa_logs_a_swallowed_action_failure_where_turn_errors_watches() -> Non
     with turn_errors.watching() as errors:
         logging.getLogger(compat.PROCESSOR_LOGGER).error("action failed")
     assert [r.getMessage() for r in errors] == ["action failed"]
+
+
+RESPONSES_THAT_FAIL = [
+    {"events": [{"event": "slot", "name": 3}]},  # a slot name that is not a string
+    {"events": [{"value": "x"}]},  # an event without its type
+    {"responses": "not a list"},
+    [],
+]
+
+
+def test_action_responses_are_checked_once_built_with_rasas_own_errors() -> None:
+    """The cached validator accepts what Rasa's check accepts and hands anything
+    else to Rasa's own method, so a bot author still reads Rasa's error."""
+    from jsonschema import ValidationError, validate
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    action = RemoteAction("action_answer_faq", None)
+    good = {
+        "events": [{"event": "slot", "timestamp": None, "name": "s", "value": 1}],
+        "responses": [{"text": "We're open Mon-Fri 8am-6pm."}],
+    }
+    compat.check_action_responses_with_one_validator()
+    compat.check_action_responses_with_one_validator()  # a second call changes nothing
+    assert action._validate_action_result(good) is True
+    for bad in RESPONSES_THAT_FAIL:
+        with pytest.raises(ValidationError):
+            validate(bad, schema)  # jsonschema's own check refuses it too
+        with pytest.raises(ValidationError, match="Failed to validate Action server"):
+            action._validate_action_result(bad)
