@@ -39,7 +39,7 @@ from bench.results_md import replace_section
 from bench.soak import QUESTIONS  # the same FAQ texts as the soak
 from tools.harness.processes import spawn
 from tools.harness.redis_server import RedisServer, free_port
-from tools.harness.sms_stack import BIN, BUSINESS, SmsStack, wait_for
+from tools.harness.sms_stack import AUTH_TOKEN, BIN, BUSINESS, SmsStack, wait_for
 
 ROOT = Path(__file__).parents[1]
 RAW = ROOT / "bench" / "results"
@@ -73,6 +73,7 @@ class Run:
     reply_s: list[float] = field(default_factory=list)
     webhook_ms: list[float] = field(default_factory=list)
     rasa_cpu: float = 0.0  # share of one core over the run
+    probe: dict[str, object] = field(default_factory=dict)  # bench.webhook_probe
 
     def row(self) -> dict[str, object]:
         replies = sorted(self.reply_s)
@@ -90,6 +91,8 @@ class Run:
             "webhook_p50_ms": round(_pct(hooks, 50), 1),
             "webhook_p99_ms": round(_pct(hooks, 99), 1),
             "rasa_cpu": round(self.rasa_cpu, 2),
+            "probe_p50_ms": self.probe.get("p50_ms"),
+            "probe_p99_ms": self.probe.get("p99_ms"),
         }
 
 
@@ -164,6 +167,23 @@ async def drive(
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
         cpu_before = _group_cpu_seconds(rasa)
         until = time.monotonic() + seconds
+        # R's webhook runs a whole turn per post, so R is not probed.
+        prober = (
+            None
+            if stack.channel == "twilio"
+            else await asyncio.create_subprocess_exec(
+                str(BIN / "python"),
+                "-m",
+                "bench.webhook_probe",
+                "--url",
+                stack.webhook,
+                "--auth-token",
+                AUTH_TOKEN,
+                "--seconds",
+                str(seconds),
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
         numbers = [f"+1415556{k:04d}" for k in range(phones)]
         await asyncio.gather(
             *(
@@ -172,6 +192,9 @@ async def drive(
             )
         )
         run.rasa_cpu = (_group_cpu_seconds(rasa) - cpu_before) / seconds
+        if prober is not None:
+            out, _ = await prober.communicate()
+            run.probe = json.loads(out.decode().strip().splitlines()[-1])
     return run
 
 
@@ -244,8 +267,9 @@ def comparison(rows: list[dict[str, object]]) -> str:
     """The issue's table: R against P1 and P2, and P1 against the ceiling."""
     lines = [
         "| API latency | phones | R replies/s | P1 | P2 | P1/R | P2/R | P2/P1 | "
-        "ceiling turns/s | P1/ceiling | P2 reply p50 / p95 | P2 webhook p50 / p99 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "ceiling turns/s | P1/ceiling | P2 reply p50 / p95 | "
+        "P2 webhook p50 / p99: emulator | probe |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     keys = sorted(
         {
@@ -272,7 +296,8 @@ def comparison(rows: list[dict[str, object]]) -> str:
             + f" | {get(top, 'turns_per_s')} | "
             + (_ratio(p1["msg_per_s"], top["turns_per_s"]) if p1 and top else "-")
             + f" | {get(p2, 'reply_p50_s')} / {get(p2, 'reply_p95_s')} s"
-            + f" | {get(p2, 'webhook_p50_ms')} / {get(p2, 'webhook_p99_ms')} ms |"
+            + f" | {get(p2, 'webhook_p50_ms')} / {get(p2, 'webhook_p99_ms')} ms"
+            + f" | {get(p2, 'probe_p50_ms')} / {get(p2, 'probe_p99_ms')} ms |"
         )
     return "\n".join(lines)
 
@@ -284,6 +309,7 @@ def write_section(rows: list[dict[str, object]], command: str) -> None:
         f"{r['reply_p50_s']} / {r['reply_p95_s']} / {r['reply_max_s']} s | "
         f"{r['late']} | {r['webhook_failed']} | "
         f"{r['webhook_p50_ms']} / {r['webhook_p99_ms']} ms | "
+        f"{r.get('probe_p50_ms') or '-'} / {r.get('probe_p99_ms') or '-'} ms | "
         f"{float(str(r['rasa_cpu'])) * 100:.0f} % |"
         for r in runs
     )
@@ -297,12 +323,17 @@ P1, P2: `make run`'s layout (connectors.ingress answers Twilio; 1 or 2 Rasa
 processes run the turns). "-direct": Twilio pointed at the Rasa server itself.
 ceiling: bench/ceiling.py, the model in-process with no HTTP and in-memory stores.
 "late": replies after 30 s or none; "hook failed": the webhook gave no 2xx within
-Twilio's 15 s. Rasa CPU: share of one core, all of its processes.
+Twilio's 15 s. Webhook times two ways: as the emulator measured its posts (its own
+event loop also serves every phone's long poll and the replies, and adds its
+backlog), and as bench/webhook_probe.py saw them, a process that does nothing but
+post a signed duplicate text 10 times a second (the whole webhook path without an
+extra turn; R is not probed: each post would be a turn). Rasa CPU: share of one
+core, all of its processes.
 
 {comparison(rows)}
 
-| setup | phones | API latency ms | replies/s | reply p50 / p95 / max | late | hook failed | webhook p50 / p99 | Rasa CPU |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| setup | phones | API latency ms | replies/s | reply p50 / p95 / max | late | hook failed | webhook p50 / p99 (emulator) | webhook p50 / p99 (probe) | Rasa CPU |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {lines}
 {END}"""
     replace_section(section, BEGIN, END)
@@ -321,7 +352,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    command = "python -m bench.throughput " + " ".join(sys.argv[1:])
+    command = " ".join(["python -m bench.throughput", *sys.argv[1:]])
+    if len(sys.argv) == 1:
+        command = "make bench`, i.e. `" + command + "` with its defaults"
     started = time.monotonic()
     rows: list[dict[str, object]] = []
     for setup in args.setups:
