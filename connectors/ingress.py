@@ -44,6 +44,7 @@ CHANNEL_KEY = "connectors.twilio_sms.TwilioSmsInput"
 PREFIX = "/webhooks/twilio_sms"
 #: Longest a proxied request may take: a REST channel turn or a model upload.
 UPSTREAM_TIMEOUT = 120.0
+HEALTH_TIMEOUT = 1.0  # seconds the health route waits for the Rasa server
 GRACEFUL_SHUTDOWN_SECONDS = 1.0
 CLOSE_TIMEOUT = 1.0
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -99,6 +100,19 @@ class Upstream:
         if self.session is not None:
             await self.session.close()
 
+    async def answers(self) -> bool:
+        """Whether a Rasa server answers at all (its SMS health route, no token)."""
+        if self.session is None:
+            return False
+        try:
+            async with self.session.get(
+                self.base.rstrip("/") + PREFIX + "/",
+                timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT),
+            ) as answer:
+                return answer.status < 500
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
     async def forward(self, request: Request) -> HTTPResponse:
         if self.session is None:
             return _failure(503, "Starting", "the server is starting")
@@ -136,6 +150,13 @@ def build_app(
     app = Sanic(name)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
     webhook = SmsWebhook(settings)
+
+    async def rasa_status() -> dict[str, Any]:
+        # Texts are still taken while no Rasa server is up (they wait in Redis),
+        # so this is reported and does not make the health check fail.
+        return {"rasa": "ok" if await upstream.answers() else "unavailable"}
+
+    webhook.health_details = rasa_status
     app.ctx.webhook = webhook
     app.ctx.upstream = upstream
     app.blueprint(webhook.routes(), url_prefix=PREFIX)

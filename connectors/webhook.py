@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -103,6 +104,8 @@ class SmsWebhook:
         self.settings = settings
         self.redis: Redis | None = None
         self.inbox: Inbox | None = None
+        #: More for the health route's body (the ingress: whether Rasa is up).
+        self.health_details: Callable[[], Awaitable[dict[str, Any]]] | None = None
         if not settings.validate_signature:
             logger.warning(
                 "twilio_sms: validate_signature is OFF: anyone who can reach the "
@@ -172,6 +175,8 @@ class SmsWebhook:
     async def health(self) -> HTTPResponse:
         """503 naming what is down, so a load balancer takes this replica out."""
         body: dict[str, Any] = {"enabled": self.settings.enabled}
+        if self.health_details is not None:
+            body.update(await self.health_details())
         if self.redis is None:
             return response.json({**body, "status": "starting"}, status=503)
         try:

@@ -154,10 +154,17 @@ async def test_other_paths_reach_rasa_unchanged_and_rasa_still_decides_access(
     }
 
 
-async def test_health_is_answered_here(ingress: Ingress) -> None:
+async def test_health_is_answered_here_and_says_whether_rasa_is_up(
+    ingress: Ingress,
+) -> None:
     _request, answer = await ingress.app.asgi_client.get("/webhooks/twilio_sms/")
     assert (answer.status, answer.json["status"]) == (200, "ok")
-    assert ingress.rasa.seen == []
+    assert answer.json["rasa"] == "ok"
+    assert [seen["path_qs"] for seen in ingress.rasa.seen] == ["/webhooks/twilio_sms/"]
+    await ingress.rasa.stop()
+    _request, answer = await ingress.app.asgi_client.get("/webhooks/twilio_sms/")
+    # Texts are still taken (they wait in Redis): healthy, with Rasa reported down.
+    assert (answer.status, answer.json["rasa"]) == (200, "unavailable")
 
 
 def test_settings_come_from_the_channel_section_with_variables_expanded(
