@@ -25,6 +25,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from redisio.cluster import Cluster
 from redisio.settings import RedisSettings
 
 _clients: weakref.WeakKeyDictionary[
@@ -49,7 +50,7 @@ def separate(settings: RedisSettings) -> Redis:
     """A client with a pool of its own, not shared: for a test that plays two
     replicas in one process. The caller closes it."""
     if settings.cluster:
-        return cast(Redis, RedisCluster(**settings.client_kwargs()))
+        return cast(Redis, Cluster(**settings.client_kwargs()))
     return Redis(**settings.client_kwargs())
 
 
@@ -99,3 +100,12 @@ class Connection:
     def subscriber(self) -> Redis:
         """For `.pubsub()`: the cluster client has none (see `subscriber`)."""
         return subscriber(self.settings)
+
+
+def socket_timeout(found: Redis) -> float | None:
+    """The client's socket timeout, single server or cluster."""
+    if isinstance(found, RedisCluster):
+        kwargs = found.get_connection_kwargs()
+    else:
+        kwargs = found.connection_pool.connection_kwargs
+    return kwargs.get("socket_timeout")
