@@ -14,6 +14,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import redis.cluster
 
 from tools.harness.redis_server import free_port
 
@@ -142,3 +145,11 @@ class RedisClusterServer:
                 process.kill()
                 process.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BlockingClusterClient(redis.cluster.RedisCluster):
+    """For tests that look at what the servers stored: KEYS asks every master
+    (redis-py sends it to one node only) and merges the answers."""
+
+    def keys(self, pattern: Any = "*", **kwargs: Any) -> Any:
+        return super().keys(pattern, target_nodes=self.PRIMARIES, **kwargs)
