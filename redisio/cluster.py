@@ -1,5 +1,5 @@
 """The Redis Cluster client redisio makes with `REDIS_CLUSTER=true`: redis-py 4.6's
-asyncio `RedisCluster` (pinned: Rasa 3.6 needs redis<5) with two gaps closed.
+asyncio `RedisCluster` (pinned: Rasa 3.6 needs redis<5) with three gaps closed.
 Re-check both when redis-py is upgraded.
 """
 
@@ -47,7 +47,18 @@ class Cluster(RedisCluster):
             return self.keyslot(args[0])
         return await super()._determine_slot(command, *args)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seeds = dict(self.nodes_manager.startup_nodes)
+
     async def initialize(self) -> RedisCluster:
+        """Also: redis-py drops a node from its start-up list on each connection
+        error or timeout, and with none left it can never connect again (every
+        node timing out in one Redis pause did that). Start again from the seed
+        and every node it knew."""
+        manager = self.nodes_manager
+        if not manager.startup_nodes:
+            manager.startup_nodes.update({**self._seeds, **manager.nodes_cache})
         try:
             return await super().initialize()
         except RedisClusterException as error:
