@@ -19,6 +19,7 @@ from actions.business import Service
 from actions.scheduling import Booked
 from redisio import keys as redis_keys
 from redisio import scripts
+from redisio.atomic import atomic
 
 # Longest appointment we look back for when checking overlaps.
 MAX_DURATION = timedelta(hours=12)
@@ -78,11 +79,12 @@ class AppointmentStore:
 
     async def cancel(self, appointment: Appointment) -> Appointment:
         cancelled = replace(appointment, status="cancelled")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(redis_keys.APPOINTMENT_SCHEDULE, appointment.id)
-            pipe.hdel(redis_keys.APPOINTMENT_ENDS, appointment.id)
-            pipe.hset(redis_keys.appointment(appointment.id), "status", "cancelled")
-            await pipe.execute()
+        await atomic(
+            self._redis,
+            ("ZREM", redis_keys.APPOINTMENT_SCHEDULE, appointment.id),
+            ("HDEL", redis_keys.APPOINTMENT_ENDS, appointment.id),
+            ("HSET", redis_keys.appointment(appointment.id), "status", "cancelled"),
+        )
         return cancelled
 
     async def confirm(self, appointment: Appointment) -> Appointment:

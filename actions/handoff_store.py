@@ -13,6 +13,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from redisio import keys as redis_keys
+from redisio.atomic import atomic
 
 # The stream is a log for staff tools; keep it bounded.
 STREAM_MAXLEN = 10_000
@@ -36,15 +37,12 @@ class HandoffStore:
         payload["requested_at"] = request.requested_at.isoformat()
         payload["last_messages"] = list(request.last_messages)
         encoded = json.dumps(payload)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(redis_keys.HANDOFF_PENDING, request.customer, encoded)
-            pipe.xadd(
-                redis_keys.HANDOFF_REQUESTS,
-                {"customer": request.customer, "request": encoded},
-                maxlen=STREAM_MAXLEN,
-                approximate=True,
-            )
-            await pipe.execute()
+        await atomic(
+            self._redis,
+            ("HSET", redis_keys.HANDOFF_PENDING, request.customer, encoded),
+            ("XADD", redis_keys.HANDOFF_REQUESTS, "MAXLEN", "~", STREAM_MAXLEN, "*")
+            + ("customer", request.customer, "request", encoded),
+        )
 
     async def pending(self, customer: str) -> HandoffRequest | None:
         raw = await self._redis.hget(redis_keys.HANDOFF_PENDING, customer)

@@ -33,6 +33,7 @@ from connectors.turns import (
     Turns,
 )
 from redisio import keys as redis_keys
+from redisio.atomic import atomic
 from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)
@@ -84,11 +85,14 @@ class EntryHandler:
             except (RedisError, asyncio.CancelledError):
                 raise
             except Exception as err:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hincrby(key, "count", 1)
-                    pipe.hset(key, "error", f"{type(err).__name__}: {err}"[:500])
-                    pipe.expire(key, FAILURES_KEEP_SECONDS)
-                    failed = int((await pipe.execute())[0])
+                error = f"{type(err).__name__}: {err}"[:500]
+                counted, _, _ = await atomic(
+                    self.redis,
+                    ("HINCRBY", key, "count", 1),
+                    ("HSET", key, "error", error),
+                    ("EXPIRE", key, FAILURES_KEEP_SECONDS),
+                )
+                failed = int(counted)
                 then = after_failure(
                     failed, limit, time.time(), self.settings.reclaim_after_seconds
                 )

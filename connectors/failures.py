@@ -21,17 +21,19 @@ from typing import Any
 from redis.asyncio import Redis
 
 from redisio import keys as redis_keys
+from redisio.atomic import atomic
 
 CAP = 10_000
 KEEP_SECONDS = 30 * 24 * 3600
 
 
 async def _push(redis: Redis, key: str, record: dict[str, Any]) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.lpush(key, json.dumps({"at": time.time(), **record}))
-        pipe.ltrim(key, 0, CAP - 1)
-        pipe.expire(key, KEEP_SECONDS)
-        await pipe.execute()
+    await atomic(
+        redis,
+        ("LPUSH", key, json.dumps({"at": time.time(), **record})),
+        ("LTRIM", key, 0, CAP - 1),
+        ("EXPIRE", key, KEEP_SECONDS),
+    )
 
 
 async def failed_send(

@@ -10,6 +10,10 @@ then still ends by Rasa's own 24 h expiry.
 
 Phases, in the per-customer hash: waiting (armed after each customer text) ->
 warned (warning sent, grace running) -> closed (the next text starts a new session).
+
+The schedules and the phase hashes share the hash tag `{inactivity}`
+(redisio/keys.py), so each change of both is one atomic step on one Redis Cluster
+slot.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from redis.asyncio import Redis
 
 from redisio import keys as redis_keys
 from redisio import scripts
+from redisio.atomic import atomic
 
 WAITING, WARNED, CLOSED = "waiting", "warned", "closed"
 KEEP_AT_LEAST = 30 * 86400  # seconds a conversation's phase hash outlives its last step
@@ -49,15 +54,15 @@ class Inactivity:
     ) -> None:
         """The customer texted: (re-)arm the warning, cancel a pending close."""
         now = time.time() if now is None else now
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                redis_keys.inactivity(customer),
-                mapping={"phase": WAITING, "business": business_number, "pair": pair},
-            )
-            pipe.expire(redis_keys.inactivity(customer), self.keep_seconds)
-            pipe.zadd(redis_keys.INACTIVITY_WARN, {customer: now + self.warning_after})
-            pipe.zrem(redis_keys.INACTIVITY_CLOSE, customer)
-            await pipe.execute()
+        phase = redis_keys.inactivity(customer)
+        await atomic(
+            self.redis,
+            ("HSET", phase, "phase", WAITING, "business", business_number)
+            + ("pair", pair),
+            ("EXPIRE", phase, self.keep_seconds),
+            ("ZADD", redis_keys.INACTIVITY_WARN, now + self.warning_after, customer),
+            ("ZREM", redis_keys.INACTIVITY_CLOSE, customer),
+        )
 
     async def due(self, schedule: str, now: float, limit: int = 100) -> list[str]:
         return list(await self.redis.zrangebyscore(schedule, "-inf", now, 0, limit))
@@ -83,17 +88,21 @@ class Inactivity:
 
     async def warned(self, customer: str, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(redis_keys.inactivity(customer), "phase", WARNED)
-            pipe.expire(redis_keys.inactivity(customer), self.keep_seconds)
-            pipe.zadd(redis_keys.INACTIVITY_CLOSE, {customer: now + self.grace})
-            await pipe.execute()
+        phase = redis_keys.inactivity(customer)
+        await atomic(
+            self.redis,
+            ("HSET", phase, "phase", WARNED),
+            ("EXPIRE", phase, self.keep_seconds),
+            ("ZADD", redis_keys.INACTIVITY_CLOSE, now + self.grace, customer),
+        )
 
     async def closed(self, customer: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(redis_keys.inactivity(customer), "phase", CLOSED)
-            pipe.expire(redis_keys.inactivity(customer), self.keep_seconds)
-            await pipe.execute()
+        phase = redis_keys.inactivity(customer)
+        await atomic(
+            self.redis,
+            ("HSET", phase, "phase", CLOSED),
+            ("EXPIRE", phase, self.keep_seconds),
+        )
 
     @property
     def keep_seconds(self) -> int:
@@ -109,8 +118,9 @@ class Inactivity:
 
     async def forget(self, customer: str) -> None:
         """No more steps for this customer (opted out, paused, or gone)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(redis_keys.INACTIVITY_WARN, customer)
-            pipe.zrem(redis_keys.INACTIVITY_CLOSE, customer)
-            pipe.delete(redis_keys.inactivity(customer))
-            await pipe.execute()
+        await atomic(
+            self.redis,
+            ("ZREM", redis_keys.INACTIVITY_WARN, customer),
+            ("ZREM", redis_keys.INACTIVITY_CLOSE, customer),
+            ("DEL", redis_keys.inactivity(customer)),
+        )

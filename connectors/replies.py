@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from connectors.sms_text import SmsPart
 from redisio import keys as redis_keys
 from redisio import scripts
+from redisio.atomic import atomic, pairs
 
 #: How long a reply record is kept: longer than any entry stays queued.
 KEEP_SECONDS = 7 * 24 * 3600
@@ -145,32 +146,29 @@ class ReplyStore:
         """A part was not taken: the next try is due at `retry_at`. The first
         failure's time is kept: the retry window counts from it."""
         key = redis_keys.reply(reply.customer, reply.key)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "first_failure_at", now)
-            pipe.hset(
-                key,
-                mapping={
-                    "retry_at": retry_at,
-                    "tries": reply.tries + 1,
-                    "last_error": error[:300],
-                },
-            )
-            pipe.expire(key, self.keep_seconds)
-            await pipe.execute()
+        retry = {"retry_at": retry_at, "tries": reply.tries + 1}
+        await atomic(
+            self.redis,
+            ("HSETNX", key, "first_failure_at", now),
+            ("HSET", key, *pairs(retry), "last_error", error[:300]),
+            ("EXPIRE", key, self.keep_seconds),
+        )
 
     async def give_up(self, reply: Reply) -> None:
         """Nothing more is sent for this reply, even if its entry is seen again."""
         key = redis_keys.reply(reply.customer, reply.key)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "gave_up", 1)
-            pipe.expire(key, self.keep_seconds)
-            await pipe.execute()
+        await atomic(
+            self.redis,
+            ("HSET", key, "gave_up", 1),
+            ("EXPIRE", key, self.keep_seconds),
+        )
 
     async def first_report(self, reply: Reply, index: int) -> bool:
         """True once per part: a failed part is reported to the operator once."""
         key = redis_keys.reply(reply.customer, reply.key)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, f"reported:{index}", 1)
-            pipe.expire(key, self.keep_seconds)
-            first, _ = await pipe.execute()
+        first, _ = await atomic(
+            self.redis,
+            ("HSETNX", key, f"reported:{index}", 1),
+            ("EXPIRE", key, self.keep_seconds),
+        )
         return bool(first)

@@ -53,6 +53,7 @@ from connectors.sms_text import SmsPart
 from connectors.status import KEEP_SECONDS, record_status
 from redisio import keys as redis_keys
 from redisio import scripts
+from redisio.atomic import atomic, pairs
 
 logger = logging.getLogger(__name__)
 
@@ -408,13 +409,14 @@ class TwilioSender:
             await record_status(
                 self.redis, to, sid, result.status, result.error_code, opt_out
             )
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(redis_keys.message(to, sid), mapping=fields)
-                pipe.expire(redis_keys.message(to, sid), KEEP_SECONDS)
-                pipe.rpush(redis_keys.sent(to), sid)
-                pipe.ltrim(redis_keys.sent(to), -SENT_KEPT, -1)
-                pipe.expire(redis_keys.sent(to), KEEP_SECONDS)
-                await pipe.execute()
+            await atomic(
+                self.redis,
+                ("HSET", redis_keys.message(to, sid), *pairs(fields)),
+                ("EXPIRE", redis_keys.message(to, sid), KEEP_SECONDS),
+                ("RPUSH", redis_keys.sent(to), sid),
+                ("LTRIM", redis_keys.sent(to), -SENT_KEPT, -1),
+                ("EXPIRE", redis_keys.sent(to), KEEP_SECONDS),
+            )
         except Exception:  # the text went out; losing its record must not stop replies
             # By SID only: the fields hold the customer's number and the text.
             logger.exception("could not record message %s", sid)

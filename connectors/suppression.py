@@ -13,6 +13,7 @@ import time
 from redis.asyncio import Redis
 
 from redisio import keys as redis_keys
+from redisio.atomic import atomic
 
 
 async def is_suppressed(redis: Redis, customer: str, business: str | None) -> bool:
@@ -30,10 +31,11 @@ def opt_out_record(reason: str) -> str:
 async def suppress(redis: Redis, customer: str, business: str, reason: str) -> None:
     """Opt out without a STOP text, e.g. after Twilio answered a send with 21610."""
     record = opt_out_record(reason)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(redis_keys.opt_out(customer), business, record)
-        pipe.rpush(redis_keys.opt_out_log(customer), f"{business} {record}")
-        await pipe.execute()
+    await atomic(
+        redis,
+        ("HSET", redis_keys.opt_out(customer), business, record),
+        ("RPUSH", redis_keys.opt_out_log(customer), f"{business} {record}"),
+    )
 
 
 async def history(redis: Redis, customer: str) -> list[str]:

@@ -40,6 +40,7 @@ from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
 from connectors.turns import Conversations, Lease, OnNewMessage
 from redisio import keys as redis_keys
+from redisio.client import socket_timeout
 from stores.contacts import ContactStore
 
 logger = logging.getLogger(__name__)
@@ -359,7 +360,7 @@ class SmsWorker:
 def _read_block_ms(redis: Redis) -> int:
     """XREADGROUP's BLOCK, kept under the client's socket timeout (else every
     quiet read would end in a timeout error)."""
-    timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+    timeout = socket_timeout(redis)
     if not timeout:
         return READ_BLOCK_MS
     return max(50, min(READ_BLOCK_MS, int(timeout * 500)))

@@ -4,14 +4,23 @@ the sources under redisio/lua/). Nothing else makes a client, spells a key or ho
 a script, so a change to any of them is made here once.
 """
 
-from redisio.client import Connection, client, close_all, separate
+from redisio.client import (
+    Connection,
+    client,
+    close,
+    close_all,
+    separate,
+    subscriber,
+)
 from redisio.settings import RedisSettings, default_url
 
 __all__ = [
     "Connection",
     "RedisSettings",
     "client",
+    "close",
     "close_all",
     "default_url",
     "separate",
+    "subscriber",
 ]

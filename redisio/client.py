@@ -7,15 +7,25 @@ sometimes outside) the loop that uses them, so a client is made inside the loop 
 asks for it, on first use. Keyed weakly by the loop: a closed loop (each pytest test
 has one) takes its clients with it. Never the blocking `redis.Redis` in a server: it
 would stall every other turn.
+
+With `REDIS_CLUSTER=true` (redisio/settings.py) the client is redis-py's
+`redis.asyncio.cluster.RedisCluster`, typed here as `Redis`: the project uses only
+commands both offer. It has no MULTI/EXEC and no pub/sub, so every multi-key
+atomic step is a Lua script on one hash slot (redisio/scripts.py, redisio/atomic.py)
+and pub/sub goes through `subscriber()`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
+from dataclasses import replace
+from typing import cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
+from redisio.cluster import Cluster
 from redisio.settings import RedisSettings
 
 _clients: weakref.WeakKeyDictionary[
@@ -39,7 +49,20 @@ def client(settings: RedisSettings | None = None) -> Redis:
 def separate(settings: RedisSettings) -> Redis:
     """A client with a pool of its own, not shared: for a test that plays two
     replicas in one process. The caller closes it."""
+    if settings.cluster:
+        return cast(Redis, Cluster(**settings.client_kwargs()))
     return Redis(**settings.client_kwargs())
+
+
+def subscriber(settings: RedisSettings) -> Redis:
+    """The running loop's client for SUBSCRIBE (closed by `close_all`).
+
+    redis-py 4.6's asyncio cluster client has no pub/sub. A cluster's nodes pass
+    every PUBLISH on to each other, so a plain client of the configured node hears
+    all of them; should that node fail, the subscriber reconnects to it (lock
+    waiters meanwhile re-check on their own, stores/lock_store.py).
+    """
+    return client(replace(settings, cluster=False))
 
 
 async def close_all() -> None:
@@ -50,6 +73,14 @@ async def close_all() -> None:
     """
     per_loop = _clients.pop(asyncio.get_running_loop(), {})
     for found in per_loop.values():
+        await close(found)
+
+
+async def close(found: Redis) -> None:
+    """Close one client and its connections, single server or cluster."""
+    if isinstance(found, RedisCluster):
+        await found.close()
+    else:
         await found.close(close_connection_pool=True)
 
 
@@ -65,3 +96,16 @@ class Connection:
 
     def get(self) -> Redis:
         return client(self.settings)
+
+    def subscriber(self) -> Redis:
+        """For `.pubsub()`: the cluster client has none (see `subscriber`)."""
+        return subscriber(self.settings)
+
+
+def socket_timeout(found: Redis) -> float | None:
+    """The client's socket timeout, single server or cluster."""
+    if isinstance(found, RedisCluster):
+        kwargs = found.get_connection_kwargs()
+    else:
+        kwargs = found.connection_pool.connection_kwargs
+    return kwargs.get("socket_timeout")

@@ -1,9 +1,16 @@
 """Every Redis key the project uses, spelled in one place.
 
-A conversation's keys share the hash tag `{<customer number>}` so that a Lua script
-touching one conversation stays on one Redis Cluster slot. The few global keys are
-only ever used with single-key commands. tools/keyspace.py lists what each key
-family may hold and for how long.
+Redis Cluster: every multi-key atomic step (a Lua script, `redisio.atomic`) must
+name keys of one hash slot; redisio/scripts.py checks this before each call. So:
+
+- a conversation's keys share the hash tag `{<customer number>}`;
+- a family whose steps span customers shares one tag of its own: the inactivity
+  schedule and phases `{inactivity}`, contacts `{contacts}`, appointments
+  `{appointments}`, hand-offs `{handoff}`, each then on one node (all small);
+- the other global keys (`sms:work`, `sms:ready`, the failure lists, the tracker
+  index) are only ever used with single-key commands.
+
+tools/keyspace.py lists what each key family may hold and for how long.
 """
 
 from __future__ import annotations
@@ -104,26 +111,36 @@ WORK = f"{PREFIX}:work"  # zset: conversations with a queue, by enqueue time
 HOUSEKEEPING = f"{PREFIX}:housekeeping"
 
 
+# Inactivity (connectors/inactivity.py): one hash tag for the schedule and every
+# customer's phase, since arming a customer's timer changes both in one step.
+INACTIVITY = f"{PREFIX}:{{inactivity}}"
+
+
 def inactivity(customer: str) -> str:
     """Hash: phase (waiting/warned/closed), business number and sender pair."""
-    return _conv(customer, "inactivity")
+    return f"{INACTIVITY}:phase:{customer}"
 
 
 # Inactivity schedule: zsets of customers by the time their next step is due.
-INACTIVITY_WARN = f"{PREFIX}:inactivity:warn"
-INACTIVITY_CLOSE = f"{PREFIX}:inactivity:close"
+INACTIVITY_WARN = f"{INACTIVITY}:warn"
+INACTIVITY_CLOSE = f"{INACTIVITY}:close"
 
 
 # --- contacts (stores/contacts.py) ----------------------------------------------
 
 
+# One hash tag for every contact and the index: an import writes many contacts and
+# the index in one script (all or nothing), which a cluster runs on one slot only.
+CONTACTS = "{contacts}"
+
+
 def contact(number: str) -> str:
     """Hash of one contact (name, email, tags, source, times), keyed by E.164."""
-    return f"contact:{{{number}}}"
+    return f"{CONTACTS}:contact:{number}"
 
 
 #: Zset index: number -> updated_at, for counting and listing without SCAN.
-CONTACTS_INDEX = "contacts"
+CONTACTS_INDEX = f"{CONTACTS}:index"
 
 
 # --- the tracker store (stores/tracker_store.py); the prefix is `key_prefix` --------

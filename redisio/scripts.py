@@ -4,6 +4,10 @@ Run with redis-py's own `AsyncScript`: EVALSHA, and after a Redis restart (NOSCR
 SCRIPT LOAD then EVALSHA again. One object per script for the whole process; the
 client is passed at each call, so the same script serves every loop's client. Each
 file's header says what its KEYS and ARGV are.
+
+All KEYS of one call must hash to one slot (`one_slot`), checked before the call on
+a single server too: a Redis Cluster refuses anything else (CROSSSLOT), so a key
+layout that would break there fails every test here instead.
 """
 
 from __future__ import annotations
@@ -14,8 +18,16 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.crc import key_slot
 
 LUA_DIR = Path(__file__).with_name("lua")
+
+
+def one_slot(name: str, keys: Sequence[str]) -> None:
+    """ValueError unless every key maps to the same cluster hash slot."""
+    slots = {key_slot(key.encode()) for key in keys}
+    if len(slots) > 1:
+        raise ValueError(f"{name}: keys span {len(slots)} hash slots: {list(keys)}")
 
 
 class Lua:
@@ -29,6 +41,7 @@ class Lua:
     async def __call__(
         self, client: Redis, keys: Sequence[str], args: Sequence[Any] = ()
     ) -> Any:
+        one_slot(self.name, keys)
         if self._script is None:  # the SHA only needs the client's encoding (UTF-8)
             self._script = AsyncScript(client, self.source)
         return await self._script(keys=list(keys), args=list(args), client=client)
@@ -37,6 +50,8 @@ class Lua:
         return f"Lua({self.name!r})"
 
 
+# A few plain commands as one step (redisio/atomic.py).
+ATOMIC = Lua("atomic")
 # The webhook's inbox (connectors/inbox.py).
 INBOX_ACCEPT = Lua("inbox_accept")
 INBOX_RELEASE = Lua("inbox_release")

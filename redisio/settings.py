@@ -37,6 +37,12 @@ def default_url() -> str:
     return os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{port}/0"
 
 
+def cluster_default() -> bool:
+    """`REDIS_CLUSTER`: the one place it is read. True makes every client a Redis
+    Cluster client (redisio/client.py); unset or false keeps one server."""
+    return to_bool("REDIS_CLUSTER", os.environ.get("REDIS_CLUSTER", ""))
+
+
 def _to_int(key: str, value: Any) -> int:
     try:
         return int(value)
@@ -73,7 +79,8 @@ def to_bool(key: str, value: Any) -> bool:
 
 @dataclass(frozen=True)
 class RedisSettings:
-    """One Redis server and database, and the client's timeouts (no secret in repr)."""
+    """One Redis server and database, or one Redis Cluster (`cluster`, db 0 only:
+    `host`/`port` is any node of it), and the client's timeouts (no secret in repr)."""
 
     host: str = "localhost"
     port: int = 6379
@@ -87,6 +94,23 @@ class RedisSettings:
     ssl_cert_reqs: str | None = None
     unix_socket_path: str | None = None
     socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT
+    cluster: bool = False
+
+    def __post_init__(self) -> None:
+        """A cluster has only db 0 and no Unix sockets: refuse at start-up, naming
+        the setting, instead of failing on the first command."""
+        if not self.cluster:
+            return
+        if self.db != 0:
+            raise ValueError(
+                f"db: a Redis Cluster (REDIS_CLUSTER=true) has only db 0, got db "
+                f"{self.db}; set `db: 0` or end the URL with /0"
+            )
+        if self.unix_socket_path:
+            raise ValueError(
+                "REDIS_CLUSTER=true: a Redis Cluster is reached over TCP, "
+                f"not the Unix socket {self.unix_socket_path!r}"
+            )
 
     @classmethod
     def from_url(cls, url: str | None = None, **endpoint: Any) -> RedisSettings:
@@ -112,12 +136,14 @@ class RedisSettings:
         ssl_ca_certs: str | None = None,
         ssl_cert_reqs: str | None = None,
         socket_timeout: Any = DEFAULT_SOCKET_TIMEOUT,
+        cluster: Any = None,
     ) -> RedisSettings:
         """The keys Rasa's RedisTrackerStore takes, with its defaults (localhost:6379),
         so a `type: redis` block carries over.
 
         `host` may also be a URL; then the URL's host, port, db, credentials and TLS
-        win (`db` only fills in a URL without a path).
+        win (`db` only fills in a URL without a path). `cluster` left out means
+        `REDIS_CLUSTER` (`cluster_default()`).
         """
         log_privacy.install()
         log_privacy.register_secret(password)
@@ -133,6 +159,9 @@ class RedisSettings:
             "ssl_ca_certs": ssl_ca_certs,
             "ssl_cert_reqs": ssl_cert_reqs,
             "socket_timeout": seconds("socket_timeout", socket_timeout),
+            "cluster": cluster_default()
+            if cluster is None
+            else to_bool("cluster", cluster),
         }
         if "://" in values["host"]:
             values.update(_from_url(values["host"]))
@@ -140,7 +169,8 @@ class RedisSettings:
         return cls(**values)
 
     def client_kwargs(self) -> dict[str, Any]:
-        """What `redis.asyncio.Redis(...)` takes: decoded strings, bounded waits."""
+        """What `redis.asyncio.Redis(...)` (or, for a cluster, `RedisCluster(...)`)
+        takes: decoded strings, bounded waits."""
         common: dict[str, Any] = {
             "db": self.db,
             "username": self.username,
@@ -170,7 +200,8 @@ class RedisSettings:
     def describe(self) -> str:
         """For log lines and errors: where, never who or with what password."""
         where = self.unix_socket_path or f"{self.host}:{self.port}"
-        return f"{'rediss' if self.use_ssl else 'redis'}://{where}/{self.db}"
+        cluster = " (cluster)" if self.cluster else ""
+        return f"{'rediss' if self.use_ssl else 'redis'}://{where}/{self.db}{cluster}"
 
 
 def _from_url(url: str) -> dict[str, Any]:

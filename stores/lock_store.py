@@ -104,7 +104,7 @@ class _ReleaseListener:
         on their own meanwhile)."""
         pause = FIRST_RECHECK
         while True:
-            pubsub = self.redis.get().pubsub()
+            pubsub = self.redis.subscriber().pubsub()
             try:
                 await pubsub.subscribe(self.channel)
                 while True:

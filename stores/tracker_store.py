@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 import redisio
 from redisio import Connection, RedisSettings, scripts
 from redisio import keys as redis_keys
+from redisio.atomic import atomic
 from redisio.settings import seconds, to_bool
 from stores.event_trim import trimmed
 
@@ -292,10 +293,7 @@ class RedisSessionTrackerStore(TrackerStore):
         stored history (e.g. PUT /conversations/<id>/tracker/events) is appended whole.
         """
         key = self.events_key(tracker.sender_id)
-        pipe = client.pipeline(transaction=True)
-        pipe.llen(key)
-        pipe.lindex(key, -1)
-        stored, tail = await pipe.execute()
+        stored, tail = await atomic(client, ("LLEN", key), ("LINDEX", key, -1))
         events = list(tracker.events)
         if tail is None:
             return 0, events

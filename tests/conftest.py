@@ -1,4 +1,8 @@
-"""Shared fixtures: a real Redis per test session, flushed between tests."""
+"""Shared fixtures: a real Redis per test session, flushed between tests.
+
+With `REDIS_CLUSTER=true` (`make test-cluster`) the session's Redis is a 3-master
+Redis Cluster on loopback ports, and every client redisio makes is a cluster client.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from redis.asyncio import Redis
 
 import redisio
 from redisio import RedisSettings
+from redisio.settings import cluster_default
+from tools.harness.redis_cluster import RedisClusterServer
 from tools.harness.redis_server import RedisServer
 
 #: Whole modules that start Rasa servers or the make-run stack (a trained model).
@@ -38,8 +44,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
+    """One server, or under `REDIS_CLUSTER=true` a cluster that answers alike."""
+    server = RedisClusterServer() if cluster_default() else RedisServer()
+    yield server  # type: ignore[misc]
     server.stop()
 
 

@@ -29,8 +29,8 @@ BOUNDED: tuple[tuple[str, str], ...] = (
     # SMS channel: indexes with one member per conversation that has something due.
     ("sms:work", "one member per conversation with queued texts; removed when empty"),
     ("sms:ready", "stream, XADD MAXLEN 100000; consumers of dead processes removed"),
-    ("sms:inactivity:warn", "one member per engaged conversation; removed when due"),
-    ("sms:inactivity:close", "one member per warned conversation; removed when due"),
+    ("sms:{inactivity}:warn", "one member per engaged conversation; removed when due"),
+    ("sms:{inactivity}:close", "one member per warned conversation; removed when due"),
     # Opt-outs are the record Twilio and the law ask for: kept while they hold.
     ("sms:{*}:optout", "one field per business number the customer opted out of"),
     ("sms:{*}:optout:log", "the opt-out record a business must be able to show"),
@@ -39,8 +39,8 @@ BOUNDED: tuple[tuple[str, str], ...] = (
         "newest 1,000 STOP/START MessageSids per customer (inbox.KEYWORD_SIDS_KEPT)",
     ),
     # Business records, kept as the business keeps its own books (docs/deployment.md).
-    ("contacts", "the business's contacts index: one member per contact"),
-    ("contact:{*}", "one contact; deleted with the business's own tools"),
+    ("{contacts}:index", "the business's contacts index: one member per contact"),
+    ("{contacts}:contact:*", "one contact; deleted with the business's own tools"),
     ("{appointments}:*", "the appointment book (docs/deployment.md, retention)"),
     ("{handoff}:pending", "one field per conversation waiting for staff"),
     ("{handoff}:requests", "stream of hand-off requests, XADD MAXLEN"),
@@ -58,7 +58,8 @@ async def unbounded_keys(clients: Iterable[Redis]) -> list[str]:
     """Keys with no TTL and no bound above, `db/key`, sorted."""
     found = []
     for client in clients:
-        db = client.connection_pool.connection_kwargs.get("db", 0)
+        pool = getattr(client, "connection_pool", None)  # a cluster has none: db 0
+        db = pool.connection_kwargs.get("db", 0) if pool else 0
         async for raw in client.scan_iter(count=1000):
             key = raw.decode() if isinstance(raw, bytes) else raw  # any client
             if await client.ttl(key) == -1 and bound_of(key) is None:

@@ -190,5 +190,5 @@ async def test_a_thousand_conversations_leave_no_key_without_a_bound(
         kind = key.split("}")[-1] if "}" in key else key
         kinds[kind] = kinds.get(kind, 0) + 1
     # The channel's per-conversation records were really written (and have TTLs).
-    for kind in (":seen:", ":msg:", ":sent", ":inactivity", ":optout"):
+    for kind in (":seen:", ":msg:", ":sent", ":phase:", ":optout"):
         assert any(kind in k or k.startswith(kind) for k in kinds), (kind, kinds)

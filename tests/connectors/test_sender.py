@@ -21,6 +21,7 @@ from connectors.settings import SmsSettings
 from connectors.sms_text import shape_turn
 from redisio import RedisSettings
 from redisio import keys as redis_keys
+from tests.redis_pause import client_pause
 from tools.emulator import EmulatorConfig, running_emulator
 from tools.harness.redis_server import RedisServer, free_port
 
@@ -308,7 +309,7 @@ async def test_an_earlier_identical_reply_is_not_taken_for_an_interrupted_one(
 
 async def _paused_writes(redis: Redis, after: float, ms: int) -> None:
     await asyncio.sleep(after)
-    await redis.execute_command("CLIENT", "PAUSE", str(ms), "WRITE")
+    await client_pause(redis, ms, "WRITE")
 
 
 async def test_a_send_redis_could_not_record_is_known_to_its_sender_at_once(

@@ -28,6 +28,7 @@ from tests.connectors.worker_stack import (
     wait_for_texts,
     worker_settings,
 )
+from tests.redis_pause import client_pause
 from tools.harness.redis_server import RedisServer
 
 THREE_PARTS = [
@@ -52,7 +53,7 @@ async def test_redis_failing_in_the_middle_of_a_reply_sends_no_part_twice(
         await control(emulator, latency_ms=500)  # each part takes half a second
         await text_in(replica.inbox, "what do I need to know")
         assert len(await sent_to(emulator, wait=10)) == 1
-        await redis.execute_command("CLIENT", "PAUSE", "1200", "ALL")
+        await client_pause(redis, 1200)
         await control(emulator, latency_ms=0)
         await wait_for_texts(emulator, 3)
         await asyncio.sleep(2)  # a repeat would come within a sweep or two
@@ -223,7 +224,7 @@ async def test_redis_paused_during_a_slow_turn_on_two_replicas_runs_it_once(
         await text_in(first.inbox, "tue 10am")
         await asyncio.wait_for(bot.started.wait(), 10)
         await asyncio.sleep(0.3)
-        await redis.execute_command("CLIENT", "PAUSE", "1400", "ALL")
+        await client_pause(redis, 1400)
         await wait_for_texts(emulator, 1, timeout=20)
         await asyncio.sleep(4)  # a second turn would have answered by now
         bodies = [m["body"] for m in await sent_to(emulator)]
@@ -248,7 +249,7 @@ async def test_a_turn_whose_lease_lapsed_in_a_long_pause_is_not_run_again(
         await text_in(first.inbox, "tue 10am")
         await asyncio.wait_for(bot.started.wait(), 10)
         await asyncio.sleep(0.3)
-        await redis.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+        await client_pause(redis, 3000)
         await wait_for_texts(emulator, 1, timeout=20)
         await asyncio.sleep(3)
         bodies = [m["body"] for m in await sent_to(emulator)]

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+import redisio
+from redisio import RedisSettings
 from redisio import keys as redis_keys
 from stores.contacts import (
     Contact,
@@ -37,11 +39,11 @@ OMAR = "+442079460958"
 
 @pytest_asyncio.fixture
 async def db(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
+    client = redisio.separate(RedisSettings.from_url(redis_server.url))
     await client.flushdb()
     yield client
     await client.flushdb()
-    await client.close()
+    await redisio.close(client)
 
 
 @pytest.fixture

@@ -21,10 +21,13 @@ from rasa.core.utils import AvailableEndpoints
 from rasa.utils.endpoints import EndpointConfig
 from redis.asyncio import Redis
 
+import redisio
+from redisio import RedisSettings
+from redisio.settings import cluster_default
 from stores.lock_store import RedisTicketLockStore
 from tools.harness.redis_server import RedisServer
 
-DB = 11
+DB = 0 if cluster_default() else 11  # a Redis Cluster has only db 0
 ROOT = Path(__file__).resolve().parents[2]
 StoreFactory = Callable[..., RedisTicketLockStore]
 
@@ -47,11 +50,11 @@ asyncio.run(main())
 
 @pytest_asyncio.fixture
 async def redis_db(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis(port=redis_server.port, db=DB, decode_responses=True)
+    client = redisio.separate(RedisSettings.from_url(redis_server.url_for(DB)))
     await client.flushdb()
     yield client
     await client.flushdb()
-    await client.close()
+    await redisio.close(client)
 
 
 @pytest_asyncio.fixture
@@ -230,8 +233,8 @@ async def test_every_key_of_a_conversation_shares_its_hash_tag_and_an_idle_one_k
     store = make_store()
     seen: set[str] = set()
     async with store.lock("+14155550105"):
-        seen.update(await redis_db.keys("*"))
-    left = await redis_db.keys("*")
+        seen.update([key async for key in redis_db.scan_iter()])  # every node
+    left = [key async for key in redis_db.scan_iter()]
 
     names = ("next", "serving", "lease", "tickets")
     assert seen == {f"lock:{{+14155550105}}:{name}" for name in names}

@@ -36,11 +36,13 @@ from rasa.shared.core.trackers import (
     get_trackers_for_conversation_sessions,
 )
 from rasa.utils.endpoints import EndpointConfig
+from redis.asyncio.cluster import RedisCluster
 
+from redisio.settings import cluster_default
 from stores.tracker_store import RedisSessionTrackerStore, TrimReport
 from tools.harness.redis_server import RedisServer, free_port
 
-DB = 9
+DB = 0 if cluster_default() else 9  # a Redis Cluster has only db 0
 CUSTOMER = "+14155552671"
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000.5  # fixed timestamps: equal sessions serialise to equal sizes
@@ -235,6 +237,9 @@ async def bytes_sent(client: Any, read: Callable[[], Any]) -> int:
     """Bytes Redis wrote while `read` ran, less those of the INFO calls measuring it."""
 
     async def total() -> int:
+        if isinstance(client, RedisCluster):  # every node's, summed
+            stats = await client.info("stats", target_nodes=RedisCluster.ALL_NODES)
+            return sum(int(node["total_net_output_bytes"]) for node in stats.values())
         return int((await client.info("stats"))["total_net_output_bytes"])
 
     async def nothing() -> None:

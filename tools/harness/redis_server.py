@@ -17,6 +17,8 @@ def free_port() -> int:
 
 
 class RedisServer:
+    cluster = False  # tools/harness/redis_cluster.py is the one that is
+
     def __init__(
         self,
         appendonly: bool = False,

@@ -22,6 +22,7 @@ import redis as redis_sync  # driven from outside; the servers use redis.asyncio
 
 from redisio import keys as redis_keys
 from tools.harness.processes import spawn
+from tools.harness.redis_cluster import BlockingClusterClient
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.stopping import dump_stacks, group_members
 
@@ -122,6 +123,10 @@ class SmsStack:
 
     def redis(self) -> redis_sync.Redis:  # noqa: TID251 - drives from outside
         """A blocking client of the stack's db, to look at what the servers stored."""
+        if self.redis_server.cluster:  # same commands, routed by key slot
+            return BlockingClusterClient.from_url(  # type: ignore[return-value]
+                self.redis_url, decode_responses=True
+            )
         return redis_sync.Redis.from_url(  # noqa: TID251
             self.redis_url, decode_responses=True
         )
@@ -222,7 +227,7 @@ class SmsStack:
             + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in settings.items())
         )
         store = f"  url: 127.0.0.1\n  port: {self.redis_server.port}\n"
-        store += f"  db: {self.db + 1}\n"
+        store += f"  db: {0 if self.redis_server.cluster else self.db + 1}\n"
         if self.redis_server.password:
             store += f"  password: {self.redis_server.password}\n"
         endpoints = self.workdir / "endpoints.yml"
