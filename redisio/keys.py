@@ -107,6 +107,9 @@ DEAD_LETTERS = f"{PREFIX}:dead_letters"
 READY = f"{PREFIX}:ready"  # stream: "conversation X has work", read by a group
 READY_GROUP = "workers"
 WORK = f"{PREFIX}:work"  # zset: conversations with a queue, by enqueue time
+#: Set once every key renamed for Redis Cluster was moved (redisio/legacy_keys.py).
+LEGACY_KEYS_RENAMED = f"{PREFIX}:legacy_keys_renamed:v1"
+
 #: Which replica runs today's clean-up (SET NX EX, connectors/housekeeping.py).
 HOUSEKEEPING = f"{PREFIX}:housekeeping"
 

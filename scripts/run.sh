@@ -118,6 +118,10 @@ if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
   echo "redis on 127.0.0.1:$REDIS_PORT (pid $redis_pid, data in ${REDIS_DIR:-var/redis})"
 fi
 
+# Contacts and inactivity timers stored under their names from before the Redis
+# Cluster work move to the new ones once, before any server reads them.
+.venv/bin/python -m redisio.legacy_keys
+
 # The SMS channel's settings (credentials.yml). Without a Twilio account, the local
 # emulator plays Twilio: it takes our sends and signs the texts `make phone` sends.
 EMULATOR_PORT="${EMULATOR_PORT:-8099}"

@@ -32,6 +32,7 @@ BOUNDED: tuple[tuple[str, str], ...] = (
     ("sms:{inactivity}:warn", "one member per engaged conversation; removed when due"),
     ("sms:{inactivity}:close", "one member per warned conversation; removed when due"),
     # Opt-outs are the record Twilio and the law ask for: kept while they hold.
+    ("sms:legacy_keys_renamed:v1", "one marker: the cluster key rename ran"),
     ("sms:{*}:optout", "one field per business number the customer opted out of"),
     ("sms:{*}:optout:log", "the opt-out record a business must be able to show"),
     (
