@@ -73,16 +73,10 @@ CLUSTER_TESTS := tests/test_redis_cluster.py tests/stores/test_tracker_store.py 
   tests/connectors/test_status.py tests/connectors/test_keywords.py \
   tests/connectors/test_housekeeping.py tests/connectors/test_keyspace.py \
   tests/actions/test_appointment_store.py tests/e2e/test_sms_channel.py
-# Two sender fault tests pause Redis so that a write times out and must stay
-# unwritten; redis-py's cluster client retries a timed-out command after the pause
-# (the single-server client does not), so the write lands: see docs/deployment.md.
-CLUSTER_DESELECT := \
-  --deselect tests/connectors/test_sender.py::test_a_send_redis_could_not_record_is_known_to_its_sender_at_once \
-  --deselect tests/connectors/test_sender.py::test_a_retry_redis_cannot_claim_again_is_not_sent
 
 test-cluster: install train  ## the Redis suites and the e2e SMS suite on a 3-master Redis Cluster on loopback (not in make test)
 	@scripts/redis.sh install
-	REDIS_CLUSTER=true $(BIN)/python -m pytest -q --durations=10 $(CLUSTER_TESTS) $(CLUSTER_DESELECT)
+	REDIS_CLUSTER=true $(BIN)/python -m pytest -q --durations=10 $(CLUSTER_TESTS)
 
 test-stories: train  ## rasa test on tests/test_stories.yml, any wrong prediction fails
 	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \

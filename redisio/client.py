@@ -50,7 +50,19 @@ def separate(settings: RedisSettings) -> Redis:
     """A client with a pool of its own, not shared: for a test that plays two
     replicas in one process. The caller closes it."""
     if settings.cluster:
-        return cast(Redis, Cluster(**settings.client_kwargs()))
+        # No retries of a command that failed or timed out (redis-py's cluster
+        # client retries 3 times by default; its single-server client does not):
+        # a timed-out write may have happened, and the sender's at-most-once
+        # claims (connectors/part_claims.py) must see that, not a second write.
+        # MOVED/ASK redirections are followed all the same.
+        return cast(
+            Redis,
+            Cluster(
+                **settings.client_kwargs(),
+                cluster_error_retry_attempts=0,
+                connection_error_retry_attempts=0,
+            ),
+        )
     return Redis(**settings.client_kwargs())
 
 

@@ -1,5 +1,6 @@
 """The Redis Cluster client redisio makes with `REDIS_CLUSTER=true`: redis-py 4.6's
-asyncio `RedisCluster` (pinned: Rasa 3.6 needs redis<5) with three gaps closed.
+asyncio `RedisCluster` (pinned: Rasa 3.6 needs redis<5) with four gaps closed (the
+fourth: a command or pipeline is sent once, never retried after a timeout).
 Re-check both when redis-py is upgraded.
 """
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException
 
@@ -30,6 +31,31 @@ _KEY_FIRST = frozenset(
 )
 
 
+class OnceClusterPipeline(ClusterPipeline):
+    """A pipeline sent once: redis-py 4.6 sends it up to `cluster_error_retry_attempts`
+    times (and, with 0, raises UnboundLocalError), but a write that timed out may
+    have happened, so it must not be sent again (Cluster, below)."""
+
+    _command_stack: list[Any]
+
+    async def execute(
+        self, raise_on_error: bool = True, allow_redirections: bool = True
+    ) -> list[Any]:
+        if not self._command_stack:
+            return []
+        try:
+            if self._client._initialize:
+                await self._client.initialize()
+            return await self._execute(
+                self._client,
+                self._command_stack,
+                raise_on_error=raise_on_error,
+                allow_redirections=allow_redirections,
+            )
+        finally:
+            self._command_stack = []
+
+
 class Cluster(RedisCluster):
     """redis-py's cluster client, routing stream subcommands by their key, and
     "no node answers" raised as a ConnectionError.
@@ -39,6 +65,13 @@ class Cluster(RedisCluster):
     RedisError and counts anything else as a failed turn. So an unreachable cluster
     must look like an unreachable server.
     """
+
+    def pipeline(
+        self, transaction: Any | None = None, shard_hint: Any | None = None
+    ) -> ClusterPipeline:
+        """Pipelines sent once, like commands (no retries: redisio/client.py)."""
+        super().pipeline(transaction, shard_hint)  # its checks of the arguments
+        return OnceClusterPipeline(self)
 
     async def _determine_slot(self, command: str, *args: Any) -> int:
         """The slot of a stream subcommand's key, which redis-py 4.6's asyncio
