@@ -26,6 +26,7 @@ from tests.connectors.worker_stack import (
     CUSTOMER,
     SID,
     TOKEN,
+    inbound_form,
     worker_settings,
 )
 from tools.harness.redis_server import RedisServer, free_port
@@ -76,15 +77,7 @@ class Ingress:
     rasa: FakeRasa
 
     async def post_text(self, body: str) -> int:
-        form = {
-            "MessageSid": "SM" + uuid.uuid4().hex,
-            "AccountSid": SID,
-            "From": CUSTOMER,
-            "To": BUSINESS,
-            "Body": body,
-            "NumSegments": "1",
-            "NumMedia": "0",
-        }
+        form = inbound_form(body)
         signature = RequestValidator(TOKEN).compute_signature(PUBLIC + WEBHOOK, form)
         _request, answer = await self.app.asgi_client.post(
             WEBHOOK,

@@ -29,6 +29,7 @@ from tests.connectors.worker_stack import (
     TOKEN,
     ScriptedBot,
     emulator_for_replicas,
+    inbound_form,
     sent_to,
     wait_for_texts,
     worker_settings,
@@ -66,18 +67,6 @@ class Mounted:
             path, content=urlencode(form), headers=headers
         )
         return response.status, response.text
-
-
-def inbound_form(body: str, sid: str | None = None) -> dict[str, str]:
-    return {
-        "MessageSid": sid or "SM" + uuid.uuid4().hex,
-        "AccountSid": SID,
-        "From": CUSTOMER,
-        "To": BUSINESS,
-        "Body": body,
-        "NumSegments": "1",
-        "NumMedia": "0",
-    }
 
 
 async def mount(settings: SmsSettings, bot: ScriptedBot) -> Mounted:

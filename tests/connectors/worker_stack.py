@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,3 +184,16 @@ async def wait_for_texts(
         await asyncio.sleep(0.05)
     found = await sent_to(emulator, to)
     raise AssertionError(f"{len(found)} texts to {to}, expected {count}: {found}")
+
+
+def inbound_form(body: str, sid: str | None = None) -> dict[str, str]:
+    """The form Twilio posts for one text from CUSTOMER to BUSINESS."""
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": SID,
+        "From": CUSTOMER,
+        "To": BUSINESS,
+        "Body": body,
+        "NumSegments": "1",
+        "NumMedia": "0",
+    }
