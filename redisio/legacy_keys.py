@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -38,7 +38,7 @@ SCAN_COUNT = 1000
 @dataclass
 class Renamed:
     moved: int = 0
-    kept_both: list[str] | None = None  # old keys whose new name already existed
+    kept_both: list[str] = field(default_factory=list)  # new name already taken
 
 
 def _between(key: str, head: str, tail: str) -> str | None:
@@ -76,7 +76,7 @@ async def _rename(redis: Redis, old: str, new: str, result: Renamed) -> None:
         if await redis.renamenx(old, new):
             result.moved += 1
         else:
-            result.kept_both = [*(result.kept_both or []), old]
+            result.kept_both.append(old)
     except ResponseError:  # gone since the scan saw it
         return
 
@@ -111,7 +111,7 @@ async def main() -> None:
         await close_all()
     if result.moved:
         print(f"renamed {result.moved} key(s) to their cluster-safe names")
-    for old in result.kept_both or []:
+    for old in result.kept_both:
         print(f"warning: {old} left as it is: its new name already exists")
 
 
