@@ -16,6 +16,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 #: Where Rasa 3.6 logs an action or policy failure that it then swallows (the turn
@@ -93,3 +94,32 @@ def check_action_responses_with_one_validator() -> None:
 
     validate.one_validator = True  # type: ignore[attr-defined]
     RemoteAction._validate_action_result = validate
+
+
+def resolve_event_types_from_a_table() -> None:
+    """Find an event's class by its type name in a table, not a class-tree walk.
+
+    Event.resolve_by_type walks every subclass of Event (about 30, recursively)
+    for each event it deserialises: 200 µs an event on this machine, so about a
+    fifth of a turn went to replaying a session's events (bench/RESULTS.md,
+    "Tracker growth"). A name found once maps to the same class for the life of
+    the process; a name not found (an unknown type, or a class defined later)
+    still goes through Rasa's own walk and error. Idempotent.
+    """
+    original = Event.resolve_by_type
+    if getattr(original, "from_a_table", False):
+        return
+    table: dict[str, type[Event]] = {}
+
+    def resolve(
+        type_name: str, default: type[Event] | None = None
+    ) -> type[Event] | None:
+        found = table.get(type_name)
+        if found is None:
+            found = original(type_name, default)
+            if found is not None and found.type_name == type_name:
+                table[type_name] = found
+        return found
+
+    resolve.from_a_table = True  # type: ignore[attr-defined]
+    Event.resolve_by_type = staticmethod(resolve)

@@ -72,6 +72,7 @@ class RestChannel(RestInput):
         async def guard(app: Sanic, _loop: Any) -> None:
             access.protect(app, prefix)
             compat.check_action_responses_with_one_validator()
+            compat.resolve_event_types_from_a_table()
 
         @bp.listener("after_server_start")
         async def no_silent_fallback(app: Sanic, _loop: Any) -> None:

@@ -93,6 +93,7 @@ class TwilioSmsInput(InputChannel):
             getattr(compat.agent_of(app), "tracker_store", None)
         )
         compat.check_action_responses_with_one_validator()
+        compat.resolve_event_types_from_a_table()
         app.config.GRACEFUL_SHUTDOWN_TIMEOUT = min(
             float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT), GRACEFUL_SHUTDOWN_SECONDS
         )

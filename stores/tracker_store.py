@@ -30,6 +30,7 @@ from redisio import keys as redis_keys
 from redisio.atomic import atomic
 from redisio.settings import seconds, to_bool
 from stores.event_trim import trimmed
+from stores.session_window import windowed_tracker
 
 DEFAULT_KEY_PREFIX = "tracker"
 READ_CHUNK = 1000  # events per LRANGE when reading a whole history
@@ -59,6 +60,9 @@ def _stored(event: Event, trim: bool) -> str:
 
 
 DEFAULT_RETENTION_DAYS = 365.0
+DEFAULT_WINDOW_TURNS = 10
+#: max_history 5 is 5 states: about 3 user turns. Below this, rules could miss.
+MIN_WINDOW_TURNS = 5
 
 
 def _days(key: str, value: Any) -> float:
@@ -70,6 +74,24 @@ def _days(key: str, value: Any) -> float:
     if days < 0:
         raise ValueError(f"{key}: expected 0 (keep all) or more days, got {value!r}")
     return days
+
+
+def _turns(key: str, value: Any) -> int:
+    """A whole number of turns from endpoints.yml; 0 switches the window off."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{key}: expected a whole number of turns, got {value!r}")
+    try:
+        turns = int(value)
+    except ValueError:
+        raise ValueError(
+            f"{key}: expected a whole number of turns, got {value!r}"
+        ) from None
+    if turns < 0 or (0 < turns < MIN_WINDOW_TURNS):
+        raise ValueError(
+            f"{key}: expected 0 (off) or at least {MIN_WINDOW_TURNS} turns, "
+            f"got {value!r}: fewer would hide what the policies and rules look at"
+        )
+    return turns
 
 
 @dataclass
@@ -95,13 +117,16 @@ class RedisSessionTrackerStore(TrackerStore):
         key_prefix: str | None = None,
         trim_parse_data: Any = True,
         retention_days: Any = DEFAULT_RETENTION_DAYS,
+        window_turns: Any = DEFAULT_WINDOW_TURNS,
         **kwargs: Any,
     ) -> None:
         """Connection keys as `RedisSettings.from_endpoint` (Rasa's, + socket_timeout).
 
         `trim_parse_data` (default true) stores a message's parse without the
         full intent and response rankings (stores/event_trim.py). `retention_days`
-        (default 365, 0 keeps everything) is what `trim` keeps. An unknown or
+        (default 365, 0 keeps everything) is what `trim` keeps. `window_turns`
+        (default 10, 0 replays whole sessions) is how many last user turns a long
+        session is handed to Rasa with (stores/session_window.py). An unknown or
         malformed key stops start-up: a typo must not run a server.
         """
         prefix = DEFAULT_KEY_PREFIX if key_prefix is None else str(key_prefix)
@@ -113,6 +138,7 @@ class RedisSessionTrackerStore(TrackerStore):
         self.record_exp = seconds("record_exp", record_exp)
         self.trim_parse_data = to_bool("trim_parse_data", trim_parse_data)
         self.retention_days = _days("retention_days", retention_days)
+        self.window_turns = _turns("window_turns", window_turns)
         try:
             settings = RedisSettings.from_endpoint(host=host, **kwargs)
         except TypeError as error:  # an unknown key
@@ -164,13 +190,23 @@ class RedisSessionTrackerStore(TrackerStore):
         )
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        """Only the latest session: one LINDEX and one LRANGE, whatever the history."""
+        """Only the latest session: one LINDEX and one LRANGE, whatever the history.
+
+        A long session comes as a window (stores/session_window.py): its opening,
+        the state the middle left, and the last `window_turns` user turns.
+        """
         start, raw = await scripts.TRACKER_CURRENT_SESSION(
             self.redis.get(), [self.events_key(sender_id), self.sessions_key(sender_id)]
         )
         if not raw:
             return None
-        tracker = self._tracker(sender_id, raw)
+        tracker = None
+        if self.max_event_history is None:
+            tracker = windowed_tracker(
+                sender_id, raw, self.domain.slots, self.window_turns
+            )
+        if tracker is None:
+            tracker = self._tracker(sender_id, raw)
         self._mark(tracker, int(start) + len(raw))
         return tracker
 

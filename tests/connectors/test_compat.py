@@ -120,3 +120,36 @@ def test_action_responses_are_checked_once_built_with_rasas_own_errors() -> None
             validate(bad, schema)  # jsonschema's own check refuses it too
         with pytest.raises(ValidationError, match="Failed to validate Action server"):
             action._validate_action_result(bad)
+
+
+def test_event_types_come_from_a_table_with_rasas_answers() -> None:
+    """Same class for every known type name as Rasa's walk, Rasa's default and
+    error for an unknown one, and the walk done once per name."""
+    from rasa.shared.core.events import Event, SlotSet, UserUttered, deserialise_events
+    from rasa.shared.utils import common
+
+    names = {cls.type_name: cls for cls in common.all_subclasses(Event)}
+    rasas = {name: Event.resolve_by_type(name) for name in names}
+    compat.resolve_event_types_from_a_table()
+    compat.resolve_event_types_from_a_table()  # a second call changes nothing
+    assert {name: Event.resolve_by_type(name) for name in names} == rasas
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+    events = deserialise_events([{"event": "user", "text": "hi", "parse_data": {}}])
+    assert isinstance(events[0], UserUttered) and events[0].text == "hi"
+
+    walks = 0
+    walk = common.all_subclasses
+
+    def counted(cls: type) -> list[type]:
+        nonlocal walks
+        walks += 1
+        return walk(cls)
+
+    common.all_subclasses = counted
+    try:
+        deserialise_events([{"event": "user", "text": "hi", "parse_data": {}}] * 50)
+    finally:
+        common.all_subclasses = walk
+    assert walks == 0

@@ -197,6 +197,40 @@ async def test_a_current_session_tracker_appends_exactly_its_new_events(
     assert dicts(full.events) == dicts(history + turn)
 
 
+async def test_a_long_session_comes_as_a_window_and_saves_only_its_new_turn(
+    store: RedisSessionTrackerStore,
+):
+    history = session(0, turns=40)
+    tracker = DialogueStateTracker(CUSTOMER, store.domain.slots)
+    tracker.update_with_events(history, None, override_timestamp=False)
+    await store.save(tracker)
+
+    window = await store.retrieve(CUSTOMER)
+    assert window is not None
+    assert len(window.events) < len(history) / 3  # 10 turns, not 40
+    assert window.get_slot("customer_name") == "Sam"
+    assert dicts(list(window.events)[-40:]) == dicts(history[-40:])
+    turn = session(0, turns=41)[-4:]
+    window.update_with_events(turn, None, override_timestamp=False)
+    await store.save(window)
+
+    full = await store.retrieve_full_tracker(CUSTOMER)
+    assert full is not None
+    assert dicts(full.events) == dicts(history + turn)
+
+
+async def test_window_turns_0_reads_the_whole_session(
+    make_store: Callable[..., RedisSessionTrackerStore],
+):
+    store = make_store(window_turns=0)
+    history = session(0, turns=40)
+    tracker = DialogueStateTracker(CUSTOMER, store.domain.slots)
+    tracker.update_with_events(history, None, override_timestamp=False)
+    await store.save(tracker)
+    whole = await store.retrieve(CUSTOMER)
+    assert whole is not None and dicts(whole.events) == dicts(history)
+
+
 async def test_an_unmarked_copy_appends_only_what_follows_the_stored_tail(
     store: RedisSessionTrackerStore,
 ):
@@ -337,6 +371,9 @@ def test_a_bad_value_stops_start_up_instead_of_a_fallback(domain: Domain):
         TrackerStore.create(endpoint("six"), domain)
     with pytest.raises(ValueError, match="record_expiry"):
         TrackerStore.create(endpoint(6390, record_expiry=60), domain)
+    for turns in ("ten", -1, 3, True, 2.5):
+        with pytest.raises(ValueError, match="window_turns"):
+            TrackerStore.create(endpoint(6390, window_turns=turns), domain)
     with pytest.warns(UserWarning, match="not found"):
         fallback = TrackerStore.create(
             EndpointConfig(type="stores.tracker_store.Missing"), domain
