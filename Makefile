@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-cluster test-shutdown soak bench validate pytest test-stories crossval lock lint typecheck format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -96,6 +96,10 @@ soak: install train  ## fault soak: 2 replicas, 20 phones, 5 min of faults; figu
 	@scripts/redis.sh install
 	$(BIN)/python -m bench.soak $(ARGS)
 
+bank: install train  ## the conversation bank alone: 320 customers book in-process; report in results/conversation_bank.md
+	@scripts/redis.sh install
+	$(BIN)/python -m pytest -q tests/e2e/test_conversation_bank.py
+
 crossval: install  ## 5-fold NLU cross-validation; fails if weighted intent F1 < 0.90
 	$(BIN)/rasa test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
 	$(BIN)/python scripts/check_f1.py results/crossval/intent_report.json 0.90
@@ -105,15 +109,15 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions connectors stores tools tests scripts bench redisio replytext
-	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench redisio replytext
+	$(BIN)/ruff check actions connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench redisio replytext policies
 
 typecheck: install  ## mypy on the servers' code (settings in pyproject.toml)
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format actions connectors stores tools tests scripts bench redisio replytext
-	$(BIN)/ruff check --fix actions connectors stores tools tests scripts bench redisio replytext
+	$(BIN)/ruff format actions connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff check --fix actions connectors stores tools tests scripts bench redisio replytext policies
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)
