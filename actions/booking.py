@@ -29,17 +29,35 @@ from actions.forms import (
 )
 from actions.replies import options_from_slot, options_slot, say
 from actions.time_choice import choice_slots, choose_time, diary
+from policies.answers import not_a_name
 from replytext.options import Option, resolve_choice
 
-NOT_A_NAME = {
-    "yes", "y", "no", "n", "ok", "okay", "hi", "hello", "hey", "thanks", "sure",
-    "stop", "help", "what", "why",
-}  # fmt: skip
 _NAME_LEAD = re.compile(
     r"^\s*(?:(?:my\s+name\s+is|my\s+names|name\s+is|i\s*am|i'?m|it'?s|its|"
     r"this\s+is|put\s+it\s+under|under|the\s+name\s+is|name)\s*[:,]?\s+)",
     re.IGNORECASE,
 )
+_THANKS = re.compile(
+    r"(?:[\s,]+(?:thanks|thank\s+you|thx|ty|please|pls))+[\s.!]*$", re.I
+)
+#: "..., name is Maria Gomez" / "this is June Price" at the end of a longer text.
+_NAME_IN_TEXT = re.compile(
+    r"(?:^|[,.;!]\s*|\s)(?:my\s+name\s+is|my\s+name'?s|name\s+is|name'?s|this\s+is|"
+    r"it'?s|i'?m|i\s+am|under\s+the\s+name(?:\s+of)?)\s+"
+    r"(?P<name>[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){0,3})[\s.!]*$",
+    re.IGNORECASE,
+)
+#: Words after "this is" / "I'm" that say how, not who: "this is urgent".
+_NOT_NAME_WORDS = frozenset(
+    {
+        "urgent", "free", "available", "busy", "here", "back", "new", "fine", "late",
+        "sick", "in", "at", "on", "the", "a", "an", "about", "not", "so", "very",
+        "just", "looking", "wondering", "interested", "hoping", "trying", "going",
+        "calling", "texting", "asking", "me", "my", "you", "your", "it", "that",
+        "this", "today", "tomorrow", "tmrw", "morning", "afternoon", "evening",
+        "possible", "ok", "okay", "good", "great", "sorry", "still", "also",
+    }
+)  # fmt: skip
 
 
 def service_options(biz: Business) -> list[Option]:
@@ -65,16 +83,38 @@ def match_service(
 
 
 def clean_name(text: str) -> str | None:
-    """ "its sam lee" -> "Sam Lee"; None for what is clearly not a name."""
-    name = _NAME_LEAD.sub("", text).strip(" .,!?:;\"'")
+    """ "its sam lee thanks" -> "Sam Lee"; None for what is plainly not a name
+    (policies/answers.py: a question, digits, a command, another request)."""
+    if not_a_name(text):
+        return None
+    name = _THANKS.sub("", _NAME_LEAD.sub("", text)).strip(" .,!:;\"'")
     name = re.sub(r"\s+", " ", name)
-    if not name or len(name) > 60 or name.lower() in NOT_A_NAME:
+    if not name or len(name) > 60 or not re.search(r"[A-Za-z]", name):
         return None
-    if any(ch.isdigit() for ch in name) or not re.search(r"[A-Za-z]", name):
-        return None
-    if len(name.split()) > 5:
+    if not_a_name(name):
         return None
     return " ".join(w[:1].upper() + w[1:] for w in name.split())
+
+
+def name_in_text(text: str) -> str | None:
+    """A name given along with the rest ("book a checkup fri 2pm, name is Maria
+    Gomez"), or None."""
+    match = _NAME_IN_TEXT.search(text)
+    if not match:
+        return None
+    words = match.group("name").split()
+    if words[0].lower() in _NOT_NAME_WORDS:
+        return None
+    return clean_name(match.group("name"))
+
+
+def without_name(text: str) -> str:
+    """The text without a trailing "name is ..." so "June" or "Eve" in a name is
+    never read as a date or time."""
+    match = _NAME_IN_TEXT.search(text)
+    if not match or name_in_text(text) is None:
+        return text
+    return text[: match.start()].rstrip(" ,.;")
 
 
 def service_phrase(service: Service) -> str:
@@ -94,15 +134,32 @@ class ValidateBookingForm(FormValidationAction):
         That second case is how "book a cleaning tomorrow at 3" fills the time at
         once and how "actually make it 4pm" corrects it at the confirmation step.
         """
+        text = tracker.latest_message.get("text") or ""
+        requested = tracker.get_slot("requested_slot")
+        if requested == "customer_name" and not not_a_name(text):
+            return {}  # the answer to "what name?" is a name, even "Eve" or "June"
         if latest_intent(tracker) in DIGRESSIONS:
             return {}
-        text = tracker.latest_message.get("text") or ""
-        if tracker.get_slot("requested_slot") == "appointment_time":
+        text = without_name(text)
+        if requested == "appointment_time":
             return {"appointment_time": text}
         biz = business()
         if parse_when(text, biz.now(), biz.date_order) is not None:
             return {"appointment_time": text}
         return {}
+
+    async def extract_customer_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer to "what name?" whatever NLU made of it (the AnswerPolicy
+        sent it here), or a name given along with the rest of a text."""
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "customer_name":
+            return {} if not_a_name(text) else {"customer_name": text}
+        if latest_intent(tracker) in DIGRESSIONS:
+            return {}
+        named = name_in_text(text)
+        return {"customer_name": named} if named else {}
 
     async def validate_service(
         self,
@@ -111,6 +168,12 @@ class ValidateBookingForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "customer_name" and not not_a_name(
+            text
+        ):
+            # "Faith Clean" is a name: the service chosen before stays.
+            return {"service": slot_before_this_turn(tracker, "service")}
         biz = business()
         offered = options_from_slot(tracker.get_slot("offered_options"))
         service = match_service(

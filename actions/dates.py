@@ -101,7 +101,8 @@ _NUMERIC_DATE = re.compile(
 )
 _MONTH_DATE = re.compile(
     rf"\b(?:{_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b"
-    rf"(?!\s*(?:am|pm|:))|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b"
+    rf"(?!\s*(?:am|pm|:))|(?<!at\s)(?<!@\s)(?<!@)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+"
+    rf"(?:of\s+)?(?:{_MONTHS})\b"
     r"\.?(?:,?\s+(\d{4}))?"
 )
 _RANGE = re.compile(
@@ -123,7 +124,7 @@ _PART_OF_DAY = re.compile(
     r"\b(?:early\s+|late\s+|in\s+the\s+)?"
     r"(morn(?:ing|in)?|afternoon|aftn|arvo|evening|eve|night|nite|lunch(?:time)?)s?\b"
 )
-_WEEK = re.compile(r"\b(this|next|the)\s+(week(?:end)?)\b|\b(weekend)\b")
+_WEEK = re.compile(r"\b(this|next|the)\s+(week(?:end)?|wk)\b|\b(weekend)\b")
 _WEEKDAY_RE = re.compile(rf"(?<!')\b(?:(next|this|coming)\s+)?({_DAYS})\b\.?")
 _DAY_THEN_HOUR = re.compile(
     rf"\b({_DAYS}|today|tonight|{_TOMORROW}|\d{{1,2}}/\d{{1,2}})\s+"
@@ -245,7 +246,7 @@ def _clock_of(m: re.Match[str]) -> tuple[time, bool] | None:
 
 def _week(m: re.Match[str], today: date) -> tuple[date, ...] | None:
     monday = today - timedelta(days=today.weekday() - (7 if m[1] == "next" else 0))
-    span = range(7) if (m[2] or m[3]) == "week" else range(5, 7)
+    span = range(7) if (m[2] or m[3]) in ("week", "wk") else range(5, 7)
     return tuple(d for i in span if (d := monday + timedelta(i)) >= today) or None
 
 

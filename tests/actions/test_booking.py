@@ -17,6 +17,7 @@ from actions.booking import (
     ActionStopForm,
     ValidateBookingForm,
     clean_name,
+    name_in_text,
 )
 from actions.business import business
 from actions.scheduling import slot_problem
@@ -229,6 +230,11 @@ async def test_no_at_the_confirmation_asks_for_another_time(redis: Redis) -> Non
         ("its maria gonzalez", "Maria Gonzalez"),
         ("my name is john", "John"),
         ("put it under alex", "Alex"),
+        ("Eve Sato thanks", "Eve Sato"),
+        ("Ms. Cancel", "Ms. Cancel"),
+        ("Will", "Will"),
+        ("where do i park", None),
+        ("a person please", None),
         ("yes", None),
         ("12345", None),
         ("", None),
@@ -282,3 +288,79 @@ async def test_never_mind_leaves_the_form_and_forgets_its_answers(redis: Redis) 
     ]
     assert slots_of(events)["service"] is None
     assert "Nothing was booked" in texts(dispatcher)[0]
+
+
+AT_NAME = {
+    "requested_slot": "customer_name",
+    "service": "whitening",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "name"),
+    [
+        ("Jo Park", "faq", "Jo Park"),
+        ("June Price", "faq", "June Price"),
+        ("Eve Sato", "inform", "Eve Sato"),
+        ("Sunday Okafor", "inform", "Sunday Okafor"),
+        ("Ms. Cancel", "cancel_appointment", "Ms. Cancel"),
+    ],
+)
+async def test_the_answer_to_what_name_is_the_name_and_changes_nothing_else(
+    redis: Redis, text: str, intent: str, name: str
+) -> None:
+    filled = {**AT_NAME, "appointment_time": local(TUESDAY, 11).isoformat()}
+    slots, _ = await validate(text, filled, intent=intent)
+    assert slots.get("customer_name") == name
+    assert "appointment_time" not in slots and "service" not in slots
+
+
+async def test_a_name_that_names_a_service_keeps_the_service_asked_for(
+    redis: Redis,
+) -> None:
+    filled = {**AT_NAME, "appointment_time": local(TUESDAY, 11).isoformat()}
+    slots, _ = await validate(
+        "Faith Clean",
+        filled,
+        {"service": "cleaning"},
+        entities=[{"entity": "service", "value": "cleaning"}],
+    )
+    assert slots["customer_name"] == "Faith Clean"
+    assert slots["service"] == "whitening"
+
+
+async def test_a_question_at_the_name_step_is_not_a_name(redis: Redis) -> None:
+    slots, _ = await validate("where do i park?", AT_NAME, intent="faq")
+    assert slots == {}
+
+
+async def test_a_name_given_with_the_booking_request_fills_the_name(
+    redis: Redis,
+) -> None:
+    slots, _ = await validate(
+        f"hi can i book a checkup {mdy(TUESDAY)} at 2pm, name is Maria Gomez",
+        {"service": "checkup"},
+        {"service": "checkup"},
+        intent="book_appointment",
+    )
+    assert slots["customer_name"] == "Maria Gomez"
+    assert slots["appointment_time"] == local(TUESDAY, 14).isoformat()
+
+
+async def test_a_month_in_a_name_is_not_read_as_a_date(redis: Redis) -> None:
+    slots, _ = await validate(
+        f"book me a cleaning {mdy(TUESDAY)} 10am please, this is June Price",
+        {"service": "cleaning"},
+        {"service": "cleaning"},
+        intent="book_appointment",
+    )
+    assert slots["customer_name"] == "June Price"
+    assert slots["appointment_time"] == local(TUESDAY, 10).isoformat()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["book a cleaning for friday", "i'm free tomorrow", "this is urgent", "it's me"],
+)
+def test_words_after_this_is_or_im_that_are_not_a_name(text: str) -> None:
+    assert name_in_text(text) is None

@@ -151,6 +151,13 @@ def when(
         ("day after tomorrow", when(d(3, 5))),
         ("in 2 weeks", when(d(3, 17))),
         ("tuesday next week at 3", when(d(3, 10), time(15))),
+        # Tuesday 3 March: "next wk tue" is next week's Tuesday, not today.
+        ("next wk tue at 2", when(d(3, 10), time(14))),
+        ("next wk fri 9am", when(d(3, 13), time(9))),
+        # "at 10" is the time, "dec 11" the day: not "10 Dec" at 11.
+        ("at 10 dec 11", when(d(12, 11), time(10))),
+        ("@ 2 mar 20", when(d(3, 20), time(14))),
+        ("10 mar at 3pm", when(d(3, 10), time(15))),
     ],
 )
 def test_parse_when(text: str, expected: WhenRequest) -> None:
