@@ -88,7 +88,7 @@ test-shutdown: install train  ## 20 stops of the whole stack under CPU load; pri
 	@scripts/redis.sh install
 	@scripts/test-shutdown.sh $${RUNS:-20}
 
-bench: install train  ## R vs P1 vs P2 vs the in-process ceiling, N=1/10/50, 0/150 ms; ~17 min; figures to bench/RESULTS.md
+bench: install train  ## R vs P1 vs P2 vs the in-process ceiling, N=1/10/50, 0/150 ms; 14-17 min; figures to bench/RESULTS.md
 	@scripts/redis.sh install
 	$(BIN)/python -m bench.throughput $(ARGS)
 

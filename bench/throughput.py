@@ -8,7 +8,7 @@ replies per second, the reply time (text posted -> answer at the phone) p50/p95/
 replies later than 30 s or never, the webhook's answer time p50/p99 (as the emulator
 measured it) and the Rasa processes' CPU; then the ratios the issue asks for.
 
-    make bench                                   # everything, about 17 minutes
+    make bench                                   # everything, 14-17 minutes
     .venv/bin/python -m bench.throughput --setups P1 P2 --phones 50 --latency-ms 150
 
 Setups: R = Rasa 3.6's `twilio` channel (bench/baseline_channel.py: only Twilio's
