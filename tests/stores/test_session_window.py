@@ -278,3 +278,18 @@ def test_a_short_session_is_not_windowed():
     for n in range(6):
         events += faq(n)
     assert windowed(stored(events), 5) is None
+
+
+def test_the_store_writes_events_whose_type_is_read_without_parsing():
+    """The window reads each event's type from its first characters; the store's
+    own format must keep "event" first, or every event is parsed whole."""
+    from stores.session_window import _TYPE
+    from stores.tracker_store import _stored
+
+    events = opening() + start_booking(0) + fill(1) + digress(2) + finish(3)
+    events += handoff(4) + resume(5) + reset(6) + [Restarted()]
+    for event in events:
+        for trim in (True, False):
+            raw = _stored(event, trim)
+            match = _TYPE.match(raw)
+            assert match and match.group(1) == event.type_name, raw[:60]
