@@ -1,11 +1,14 @@
 """FAQ answers built from the business file.
 
 The ResponseSelector picks the topic (`faq/hours`…); the wording lives here and the
-facts in actions/business.yml, so a business edits facts in one place only.
+facts in actions/business.yml, so a business edits facts in one place only. A text
+with several questions gets every answer: cue words find the topics the selector's
+single pick leaves out (`faq_topics`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from rasa_sdk import Action, Tracker
@@ -107,11 +110,79 @@ def faq_answer(topic: str, biz: Business) -> str | None:
     return answer(biz) if answer else None
 
 
+#: Words that name a topic in one question. Checked in this order, specific before
+#: generic, so "how much is parking" is parking and "how much notice to cancel" is
+#: the cancellation policy, not prices.
+CUES: dict[str, re.Pattern[str]] = {
+    topic: re.compile(pattern, re.IGNORECASE)
+    for topic, pattern in {
+        "cancellation_policy": r"\bcancel|\bno[- ]?shows?\b|\breschedul|\bnotice\b"
+        r"|\bmiss(?:ed|ing)? (?:\w+ )?app|\bdon'?t show\b"
+        r"|\b(?:mov|chang)(?:e|ing) (?:my |an |the )?app",
+        "parking": r"\bpark(?:s|ed|ing)?\b|\bgarage\b|\bleave my car\b|\bvalidat",
+        "insurance": r"(?<!without )\binsur|\b(?:in|out of)[- ]network\b"
+        r"|\bcover(?:ed|age)?\b|\bdental plans?\b|\bdelta\b|\baetna\b|\bcigna\b"
+        r"|\bmetlife\b|\bguardian\b|\bhumana\b|\bblue cross\b|\bbcbs\b|\bunited\b"
+        r"|\bmedica(?:id|re)\b|\bppo\b|\bhmo\b",
+        "contact": r"\bphone\b|\bcall\b|\be-?mail\b|\bnumber\b|\bcontact\b"
+        r"|\breach\b|\bin touch\b|\bwebsite\b|\bfax\b",
+        "location": r"\bwhere\W*(?:are|r|is|s)\b|\bwheres\b|\baddress\b|\blocat"
+        r"|\bdirections?\b|\bget there\b|\bnear\b|\bclose to\b|\bhow (?:close|far)\b"
+        r"|\bwhat (?:street|town|city|floor)\b|\bwhere (?:exactly|do i go)\b|\bzip\b"
+        r"|\b(?:find|get to) (?:you|u|the|your)\b",
+        "hours": r"\bopen(?:ing)?\b|\bclos(?:e|es|ed|ing)\b|\bhours\b"
+        r"|\bwh?at time\b|\bhow (?:late|early)\b|\btill when\b|\bwhat days\b",
+        "prices": r"\bprices?\b|\bpricing\b|\bcosts?\b|\bhow much\b|\bcharge\b"
+        r"|\brates?\b|\bexpensive\b|\bfees? (?:for|of)\b",
+        "services": r"\bservices?\b|\bdo (?:you|u|y'all) (?:do|offer|see|treat)\b"
+        r"|\boffer\b|\btreatments?\b|\bprocedures?\b",
+    }.items()
+}
+
+#: Where one question ends and the next begins. Words only whole ("and", not the
+#: "and" in "handicap"); a comma alone is not a split, it usually lists one topic.
+_QUESTION_BREAK = re.compile(r"[?!.;&\r\n]|,?\s*\b(?:and|also|plus)\b", re.IGNORECASE)
+
+
+def _cued_topic(part: str, selector_topic: str | None) -> str | None:
+    """The topic one question names; the selector's when the question names it too."""
+    cued = [topic for topic, cue in CUES.items() if cue.search(part)]
+    return selector_topic if selector_topic in cued else next(iter(cued), None)
+
+
+def faq_topics(text: str, selector_topic: str | None) -> list[str]:
+    """Every FAQ topic a text asks about, in the order asked, each once.
+
+    The ResponseSelector names one topic per message, so "where do i park and what
+    time do u close" would get only one answer. Cue words find the others; the
+    selector's topic is always answered, in the place of the question that names no
+    topic itself (or first). One question keeps the selector's single topic, so a
+    cue of another topic inside it ("how much is parking") adds no answer.
+    """
+    parts = [p for p in _QUESTION_BREAK.split(text) if re.search(r"\w", p)]
+    if len(parts) < 2:
+        single = selector_topic or _cued_topic(text, None)
+        return [single] if single else []
+    topics = [_cued_topic(part, selector_topic) for part in parts]
+    if selector_topic and selector_topic not in topics:
+        if None in topics:
+            topics[topics.index(None)] = selector_topic
+        else:
+            topics.insert(0, selector_topic)
+    return list(dict.fromkeys(t for t in topics if t))
+
+
 def faq_topic(latest_message: dict) -> str | None:
     """ "faq/hours" -> "hours", from the ResponseSelector's output."""
     selector = (latest_message.get("response_selector") or {}).get("faq") or {}
     key = (selector.get("response") or {}).get("intent_response_key") or ""
     return key.split("/", 1)[1] if "/" in key else None
+
+
+def _sentence(text: str) -> str:
+    """Answers end with a stop, so joined answers stay separate sentences."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 class ActionAnswerFaq(Action):
@@ -121,10 +192,11 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        topic = faq_topic(tracker.latest_message)
-        answer = faq_answer(topic, business()) if topic else None
-        say(
-            dispatcher,
-            answer or "Sorry, I don't know that one. " + _contact(business()),
-        )
+        """All asked topics answered in one text, so the answers arrive in order."""
+        biz = business()
+        message = tracker.latest_message
+        topics = faq_topics(message.get("text") or "", faq_topic(message))
+        unknown = "Sorry, I don't know that one. " + _contact(biz)
+        answers = [_sentence(faq_answer(t, biz) or unknown) for t in topics]
+        say(dispatcher, " ".join(dict.fromkeys(answers)) or unknown)
         return []
