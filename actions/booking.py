@@ -7,10 +7,11 @@ they can show numbered options and the reason the last answer did not work.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -18,6 +19,12 @@ from actions import redis_stores
 from actions.appointment_store import SlotTaken
 from actions.business import Business, Service, business
 from actions.dates import parse_when
+from actions.existing_appointments import (
+    appointment_or_say_none,
+    describe,
+    move_appointment,
+    next_appointment,
+)
 from actions.formatting import format_money, format_when
 from actions.forms import (
     DIGRESSIONS,
@@ -28,7 +35,7 @@ from actions.forms import (
     slot_before_this_turn,
 )
 from actions.replies import options_from_slot, options_slot, say
-from actions.time_choice import choice_slots, choose_time, diary
+from actions.time_choice import choice_slots, choose_time, diary, refit
 from policies.answers import not_a_name
 from replytext.options import Option, resolve_choice
 
@@ -60,6 +67,30 @@ _NOT_NAME_WORDS = frozenset(
 )  # fmt: skip
 
 
+#: The question put to a customer who starts a booking while one is upcoming.
+MOVE_OR_ANOTHER = [
+    Option(title="move it", payload="move"),
+    Option(title="book another", payload="another"),
+]
+_MOVE_WORDS = re.compile(
+    r"\b(?:move|moving|reschedul\w*|resched|change|push|shift|swap)\b", re.I
+)
+_ANOTHER_WORDS = re.compile(
+    r"\b(?:another|new|second|extra|additional|both|also|keep)\b", re.I
+)
+
+
+def move_or_another(text: str) -> str | None:
+    """ "1"/"move it" -> "move", "2"/"book another" -> "another"; None if unclear."""
+    picked = resolve_choice(text, MOVE_OR_ANOTHER)
+    if picked:
+        return picked
+    move, another = _MOVE_WORDS.search(text), _ANOTHER_WORDS.search(text)
+    if bool(move) == bool(another):
+        return None
+    return "move" if move else "another"
+
+
 def service_options(biz: Business) -> list[Option]:
     """The business's services as numbered options ("Reply 1 for cleaning...")."""
     return [Option(title=s.name, payload=s.key) for s in biz.services]
@@ -69,14 +100,25 @@ def match_service(
     text: str, entities: list[dict[str, Any]], biz: Business, offered: list[Option]
 ) -> Service | None:
     """An entity first, then an option pick, then a service named in the text."""
+    if any(e.get("entity") == "service" for e in entities):
+        found = service_in_words("", entities, biz)
+        if found:
+            return found
+    picked = resolve_choice(text, offered or service_options(biz))
+    if picked and biz.service(picked):
+        return biz.service(picked)
+    return service_in_words(text, entities, biz)
+
+
+def service_in_words(
+    text: str, entities: list[dict[str, Any]], biz: Business
+) -> Service | None:
+    """A service the text names (not an option number): "actually a checkup"."""
     for entity in entities:
         if entity.get("entity") == "service":
             found = biz.service(str(entity.get("value", "")).lower())
             if found:
                 return found
-    picked = resolve_choice(text, offered or service_options(biz))
-    if picked and biz.service(picked):
-        return biz.service(picked)
     lowered = text.lower()
     named = [s for s in biz.services if s.key in lowered or s.name in lowered]
     return named[0] if len(named) == 1 else None
@@ -126,6 +168,44 @@ class ValidateBookingForm(FormValidationAction):
     def name(self) -> str:
         return "validate_booking_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """A customer with an upcoming appointment is asked first whether to move it
+        or book another; "move" ends the form (action_book_appointment moves it)."""
+        choice = tracker.get_slot("booking_or_move")
+        if choice == "move":
+            return []
+        rest = [s for s in domain_slots if s != "booking_or_move"]
+        if choice == "another":
+            return rest
+        # A raw answer ("1") is still to be validated, so the slot stays required.
+        if choice is not None or await next_appointment(tracker.sender_id, business()):
+            return ["booking_or_move", *rest]
+        return rest
+
+    async def extract_booking_or_move(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "booking_or_move":
+            return {}
+        if latest_intent(tracker) in DIGRESSIONS:
+            return {}
+        return {"booking_or_move": tracker.latest_message.get("text") or ""}
+
+    async def validate_booking_or_move(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return {"booking_or_move": move_or_another(str(value or ""))}
+
     async def extract_appointment_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -141,12 +221,15 @@ class ValidateBookingForm(FormValidationAction):
         if latest_intent(tracker) in DIGRESSIONS:
             return {}
         text = without_name(text)
-        if requested == "appointment_time":
-            return {"appointment_time": text}
         biz = business()
-        if parse_when(text, biz.now(), biz.date_order) is not None:
+        has_time = parse_when(text, biz.now(), biz.date_order) is not None
+        if requested == "appointment_time" and not has_time:
+            # "actually a checkup instead" changes the service, not the time.
+            entities = tracker.latest_message.get("entities") or []
+            if service_in_words(text, entities, biz) is not None:
+                return {}
             return {"appointment_time": text}
-        return {}
+        return {"appointment_time": text} if has_time else {}
 
     async def extract_customer_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -184,7 +267,27 @@ class ValidateBookingForm(FormValidationAction):
         )
         if service is None:
             return {"service": None, "booking_note": "Sorry, we don't offer that."}
+        previous = slot_before_this_turn(tracker, "service")
+        if previous and previous != service.key:
+            return {
+                "service": service.key,
+                **await self._time_for_new_service(tracker, service, biz),
+            }
         return {"service": service.key, "offered_options": None}
+
+    @staticmethod
+    async def _time_for_new_service(
+        tracker: Tracker, service: Service, biz: Business
+    ) -> dict[str, Any]:
+        """ "actually a filling instead": the time chosen stays if the new service
+        fits there; if not, the customer is told why and offered the nearest."""
+        start = current_start(slot_before_this_turn(tracker, "appointment_time"), biz)
+        if start is None or "appointment_time" in tracker.slots_to_validate():
+            return {"offered_options": None}
+        now = biz.now()
+        booked = await diary(redis_stores.appointments(), biz, now, ignore=None)
+        choice = refit(start, service, booked, biz, now)
+        return {**choice_slots(choice, "appointment_time"), "booking_confirmed": None}
 
     async def validate_appointment_time(
         self,
@@ -239,6 +342,27 @@ class ValidateBookingForm(FormValidationAction):
             "offered_options": None,
             "booking_note": "OK, let's find another time.",
         }
+
+
+class ActionAskBookingOrMove(Action):
+    def name(self) -> str:
+        return "action_ask_booking_or_move"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Asked only with an appointment upcoming. A note and time options from
+        the first text are left for the time question that may follow."""
+        biz = business()
+        appointment = await next_appointment(tracker.sender_id, biz)
+        have = f"You have a {describe(appointment, biz)}. " if appointment else ""
+        prefix = resumed_prefix(tracker)
+        if not prefix and tracker.get_slot("requested_slot") == "booking_or_move":
+            prefix = (
+                "Sorry, I didn't get that. "  # asked before: the answer was unclear
+            )
+        say(dispatcher, f"{prefix}{have}Reply 1 to move it, 2 to book another.")
+        return []
 
 
 class ActionAskService(Action):
@@ -326,7 +450,10 @@ class ActionBookAppointment(Action):
             SlotSet("appointment_time", None),
             SlotSet("booking_confirmed", None),
             SlotSet("offered_options", None),
+            SlotSet("booking_or_move", None),
         ]
+        if tracker.get_slot("booking_or_move") == "move":
+            return reset + await self._move_instead(dispatcher, tracker, start, biz)
         if service is None or start is None:
             say(
                 dispatcher,
@@ -348,6 +475,22 @@ class ActionBookAppointment(Action):
             f"Booked: {format_when(start)}. Reply C to confirm closer to the day, or text us anytime to reschedule.",
         )
         return reset
+
+    @staticmethod
+    async def _move_instead(
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        start: datetime | None,
+        biz: Business,
+    ) -> list[EventType]:
+        """ "1, move it": to the time given with the request, else ask for one."""
+        appointment = await appointment_or_say_none(dispatcher, tracker, biz)
+        if appointment is None:
+            return []
+        if start is None:
+            return [FollowupAction("reschedule_form")]
+        await move_appointment(dispatcher, appointment, start, biz)
+        return []
 
 
 class ActionStopForm(Action):
@@ -374,4 +517,5 @@ class ActionStopForm(Action):
             SlotSet("new_time", None),
             SlotSet("offered_options", None),
             SlotSet("booking_note", None),
+            SlotSet("booking_or_move", None),
         ]

@@ -6,6 +6,7 @@ and the one a customer nearly always means by "my appointment").
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -16,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions import redis_stores
 from actions.appointment_store import Appointment, SlotTaken
 from actions.business import Business, business
+from actions.dates import parse_when
 from actions.formatting import format_money, format_when
 from actions.forms import (
     DIGRESSIONS,
@@ -101,11 +103,17 @@ class ValidateRescheduleForm(FormValidationAction):
     async def extract_new_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """The answer to "when instead?", or a day and time texted with the request
+        itself ("can we push it to friday 10am"), so it is used at once."""
         if latest_intent(tracker) in DIGRESSIONS:
             return {}
-        if tracker.get_slot("requested_slot") != "new_time":
-            return {}
-        return {"new_time": tracker.latest_message.get("text") or ""}
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "new_time":
+            return {"new_time": text}
+        biz = business()
+        if parse_when(text, biz.now(), biz.date_order) is not None:
+            return {"new_time": text}
+        return {}
 
     async def validate_new_time(
         self,
@@ -161,17 +169,27 @@ class ActionRescheduleAppointment(Action):
         if start is None:
             say(dispatcher, "Your appointment is unchanged.")
             return reset
-        service = biz.service_or_first(appointment.service)
-        try:
-            await redis_stores.appointments().move(appointment, start, service)
-        except SlotTaken:
-            say(
-                dispatcher,
-                f"Sorry, {format_when(start)} was just taken. Text 'reschedule' to pick another time.",
-            )
-            return reset
-        say(dispatcher, f"Moved: {format_when(start)}. See you then.")
+        await move_appointment(dispatcher, appointment, start, biz)
         return reset
+
+
+async def move_appointment(
+    dispatcher: CollectingDispatcher,
+    appointment: Appointment,
+    start: datetime,
+    biz: Business,
+) -> None:
+    """Move and say so; a start taken meanwhile is said too (the diary decides)."""
+    service = biz.service_or_first(appointment.service)
+    try:
+        await redis_stores.appointments().move(appointment, start, service)
+    except SlotTaken:
+        say(
+            dispatcher,
+            f"Sorry, {format_when(start)} was just taken. Text 'reschedule' to pick another time.",
+        )
+        return
+    say(dispatcher, f"Moved: {format_when(start)}. See you then.")
 
 
 class ActionOfferCancel(Action):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from actions.appointment_store import Appointment, AppointmentStore
 from actions.business import Business, Service
-from actions.dates import parse_when
+from actions.dates import WhenRequest, parse_when
 from actions.formatting import format_day, format_time, format_when
 from actions.replies import options_slot
 from actions.scheduling import (
@@ -61,10 +61,18 @@ def slot_options(starts: Sequence[datetime]) -> list[Option]:
     ]
 
 
-def problem_sentence(problem: str, start: datetime, biz: Business) -> str:
+def problem_sentence(
+    problem: str, start: datetime, biz: Business, service: Service | None = None
+) -> str:
     """Why a requested start cannot be booked, in one sentence for the customer."""
     when = format_when(start)
     hours = biz.hours_on(start.date())
+    if problem == "outside_hours" and hours and service:
+        if hours.opens <= start.time() < hours.closes:  # it starts open, ends late
+            return (
+                f"Sorry, a {service.name} at {when} would end after we close "
+                f"({format_time(hours.closes)})."
+            )
     sentences = {
         "past": f"Sorry, {when} has already passed.",
         "too_soon": f"Sorry, we need at least {biz.min_notice_minutes} minutes' notice.",
@@ -132,7 +140,45 @@ def choose_time(
         note = f"{format_day(starts[0].date())} has free times."
     else:
         note = "These times are free."
+    missed = day_problem(request, days, biz, now)
+    if missed:
+        note = f"{missed} {'Nearest free:' if len(days) > 1 else note}"
     return TimeChoice(options=slot_options(starts), note=note)
+
+
+def day_problem(
+    request: WhenRequest, offered_days: set[date], biz: Business, now: datetime
+) -> str | None:
+    """Why none of the options is on the day asked for ("Sorry, we're closed on
+    Sundays."), so other days are never offered as if they were that day."""
+    if request.day is None or request.day in offered_days:
+        return None
+    day, today = request.day, now.astimezone(biz.timezone).date()
+    label = format_day(day)
+    if day < today:
+        return f"Sorry, {label} has already passed."
+    if day > today + timedelta(days=biz.horizon_days):
+        return f"Sorry, we only book up to {biz.horizon_days} days ahead."
+    if biz.hours_on(day) is None:
+        return f"Sorry, we're closed on {day.strftime('%A')}s."
+    if request.window is not None:
+        return f"Sorry, nothing is free {label} at that time of day."
+    return f"Sorry, {label} is fully booked."
+
+
+def refit(
+    start: datetime,
+    service: Service,
+    booked: Sequence[Booked],
+    biz: Business,
+    now: datetime,
+) -> TimeChoice:
+    """A start chosen for one service, checked again for another (a longer one may
+    run past closing): kept if it fits, else why not and the nearest that do."""
+    problem = slot_problem(start, service, biz, booked, now)
+    if problem is None:
+        return TimeChoice(start=start)
+    return _alternatives(problem, start, service, booked, biz, now)
 
 
 def _alternatives(
@@ -144,7 +190,7 @@ def _alternatives(
     now: datetime,
 ) -> TimeChoice:
     nearby = nearby_alternatives(start, service, biz, booked, now)
-    note = problem_sentence(problem, start, biz)
+    note = problem_sentence(problem, start, biz, service)
     if nearby:
         note += " Nearby:"
     return TimeChoice(options=slot_options(nearby), note=note)

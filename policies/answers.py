@@ -5,7 +5,8 @@ Pure and shared: the Rasa server's AnswerPolicy decides with it whether a reply 
 server's form validation takes the name with it. A name is whatever the customer
 calls themselves ("Jo Park", "June Price", "Eve", "Ms. Cancel"), so only what a
 name cannot be is listed: a question, digits, a command or yes/no, a request for a
-person, "never mind", or a booking, moving or cancelling request.
+person, "never mind", a booking, moving or cancelling request, or a change to an
+earlier answer ("actually a checkup instead").
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ _REQUEST = re.compile(
     r"(?:move|change|push)\s+(?:it|my|the|that))\b",
     re.IGNORECASE,
 )
+#: A change to an earlier answer: "actually a checkup instead", "make it friday".
+_CHANGE = re.compile(
+    r"^\s*(?:actually|wait|oops|make\s+it|change\s+(?:it|that))\b|\binstead\b",
+    re.IGNORECASE,
+)
 MAX_NAME_WORDS = 5
 
 
@@ -64,6 +70,8 @@ def not_a_name(text: str) -> str | None:
         return "never mind"
     if _REQUEST.search(stripped):
         return "a booking, moving or cancelling request"
+    if _CHANGE.search(stripped):
+        return "a change to an earlier answer"
     if len(bare.split()) > MAX_NAME_WORDS:
         return "too long for a name"
     return None

@@ -12,16 +12,19 @@ from actions import redis_stores
 from actions.booking import (
     ActionAskAppointmentTime,
     ActionAskBookingConfirmed,
+    ActionAskBookingOrMove,
     ActionAskService,
     ActionBookAppointment,
     ActionStopForm,
     ValidateBookingForm,
     clean_name,
+    move_or_another,
     name_in_text,
 )
 from actions.business import business
 from actions.scheduling import slot_problem
 from tests.actions.trackers import (
+    CUSTOMER,
     DOMAIN,
     assert_sms_shaped,
     local,
@@ -54,7 +57,10 @@ async def validate(
         entities=entities,
     )
     events = await ValidateBookingForm().run(dispatcher, tracker, DOMAIN)
-    return slots_of(events), dispatcher
+    # requested_slot is the form's bookkeeping (Rasa does not count it as an
+    # answer); the tests look at what the customer's text filled.
+    filled = {k: v for k, v in slots_of(events).items() if k != "requested_slot"}
+    return filled, dispatcher
 
 
 async def ask(action, slots: dict) -> tuple[list[str], dict]:
@@ -148,6 +154,46 @@ async def test_closed_day_is_refused_with_other_days(redis: Redis) -> None:
         assert datetime.fromisoformat(option["payload"]).weekday() != 6
 
 
+@pytest.mark.parametrize(
+    ("day_text", "reason"),
+    [
+        ("sunday", "Sorry, we're closed on Sundays."),
+        ("sunday morning", "Sorry, we're closed on Sundays."),
+    ],
+)
+async def test_a_closed_day_without_a_time_says_why_before_other_days(
+    redis: Redis, day_text: str, reason: str
+) -> None:
+    """Never offer Monday as if it were the Sunday asked for."""
+    slots, _ = await validate(
+        day_text, {"requested_slot": "appointment_time", "service": "checkup"}
+    )
+    assert slots["booking_note"].startswith(reason)
+    starts = [datetime.fromisoformat(o["payload"]) for o in slots["offered_options"]]
+    assert starts and all(s.weekday() != 6 for s in starts)
+
+
+async def test_a_fully_booked_day_says_so_before_other_days(redis: Redis) -> None:
+    store = redis_stores.appointments()
+    saturday = next_weekday(5)
+    for hour in range(9, 13):  # Sat 9am-1pm, 30-min checkups: the whole day
+        for minute in (0, 30):
+            await store.book(
+                f"+1555000{hour}{minute:02d}",
+                BIZ.service("checkup"),
+                local(saturday, hour, minute),
+                "Someone",
+            )
+    slots, _ = await validate(
+        f"{mdy(saturday)}", {"requested_slot": "appointment_time", "service": "checkup"}
+    )
+    assert slots["booking_note"].startswith(
+        f"Sorry, Sat {saturday:%b} {saturday.day} is fully booked."
+    )
+    starts = [datetime.fromisoformat(o["payload"]) for o in slots["offered_options"]]
+    assert starts and all(s.date() != saturday for s in starts)
+
+
 async def test_a_part_of_day_offers_times_in_it(redis: Redis) -> None:
     slots, _ = await validate(
         f"{mdy(TUESDAY)} morning",
@@ -201,6 +247,78 @@ async def test_correction_at_the_confirmation_step_moves_the_time(redis: Redis) 
     said, _ = await ask(ActionAskBookingConfirmed(), {**filled, **slots})
     assert said[0].startswith("Cleaning for Sam Lee, Tue")
     assert "4:00pm" in said[0] and "Reply Y to book or N to change it" in said[0]
+
+
+CHECKUP_ENTITY = [{"entity": "service", "value": "checkup", "start": 11, "end": 18}]
+
+
+async def test_a_new_service_at_the_time_question_changes_the_service_only(
+    redis: Redis,
+) -> None:
+    """ "actually a checkup instead" is not a day and time the assistant missed."""
+    slots, _ = await validate(
+        "actually a checkup instead",
+        {"requested_slot": "appointment_time", "service": "cleaning"},
+        {"service": "checkup"},
+        entities=CHECKUP_ENTITY,
+    )
+    assert slots["service"] == "checkup"
+    assert "appointment_time" not in slots and "booking_note" not in slots
+    said, _ = await ask(
+        ActionAskAppointmentTime(),
+        {"requested_slot": "appointment_time", "service": "checkup"},
+    )
+    assert said[0].startswith("A checkup takes 30 min")
+
+
+async def test_a_new_service_that_fits_keeps_the_time_and_asks_again(
+    redis: Redis,
+) -> None:
+    filled = {
+        "requested_slot": "booking_confirmed",
+        "service": "cleaning",
+        "customer_name": "Sam Lee",
+        "appointment_time": local(TUESDAY, 10).isoformat(),
+    }
+    slots, _ = await validate(
+        "actually a checkup instead",
+        filled,
+        {"service": "checkup"},
+        entities=CHECKUP_ENTITY,
+    )
+    assert slots["service"] == "checkup"
+    assert (
+        slots.get("appointment_time", filled["appointment_time"])
+        == (filled["appointment_time"])
+    )
+    said, _ = await ask(ActionAskBookingConfirmed(), {**filled, **slots})
+    assert said[0].startswith("Checkup for Sam Lee, Tue") and "10:00am" in said[0]
+
+
+async def test_a_longer_service_past_closing_says_why_and_offers_times(
+    redis: Redis,
+) -> None:
+    """A 30-min checkup fits Fri 3:30pm; a 60-min filling would end after 4pm."""
+    friday = next_weekday(4)
+    filled = {
+        "requested_slot": "booking_confirmed",
+        "service": "checkup",
+        "customer_name": "Sam Lee",
+        "appointment_time": local(friday, 15, 30).isoformat(),
+    }
+    entity = [{"entity": "service", "value": "filling", "start": 11, "end": 18}]
+    slots, _ = await validate(
+        "actually a filling instead", filled, {"service": "filling"}, entities=entity
+    )
+    assert slots["service"] == "filling" and slots["appointment_time"] is None
+    assert slots["booking_note"].startswith(
+        f"Sorry, a filling at Fri {friday:%b} {friday.day}, 3:30pm would end after we close (4:00pm)."
+    )
+    starts = [datetime.fromisoformat(o["payload"]) for o in slots["offered_options"]]
+    filling = BIZ.service("filling")
+    assert starts and all(
+        slot_problem(s, filling, BIZ, [], BIZ.now()) is None for s in starts
+    )
 
 
 async def test_an_faq_during_the_form_is_not_taken_as_an_answer(redis: Redis) -> None:
@@ -364,3 +482,107 @@ async def test_a_month_in_a_name_is_not_read_as_a_date(redis: Redis) -> None:
 )
 def test_words_after_this_is_or_im_that_are_not_a_name(text: str) -> None:
     assert name_in_text(text) is None
+
+
+# A customer with an upcoming appointment who starts a booking: move it or another?
+
+FORM_SLOTS = DOMAIN["forms"]["booking_form"]["required_slots"]
+
+
+async def required(slots: dict) -> list[str]:
+    tracker = make_tracker("book a cleaning", "book_appointment", slots)
+    return await ValidateBookingForm().required_slots(
+        FORM_SLOTS, CollectingDispatcher(), tracker, DOMAIN
+    )
+
+
+async def book_one(day=TUESDAY, hour: int = 10):
+    return await redis_stores.appointments().book(
+        CUSTOMER, BIZ.service("cleaning"), local(day, hour), "Sam"
+    )
+
+
+async def test_without_an_upcoming_appointment_the_booking_asks_no_extra_question(
+    redis: Redis,
+) -> None:
+    assert await required({}) == [s for s in FORM_SLOTS if s != "booking_or_move"]
+
+
+async def test_with_an_upcoming_appointment_it_asks_move_or_another_first(
+    redis: Redis,
+) -> None:
+    await book_one()
+    assert (await required({}))[0] == "booking_or_move"
+    said, _ = await ask(ActionAskBookingOrMove(), {})
+    assert said[0].startswith("You have a cleaning on Tue")
+    assert "10:00am" in said[0]
+    assert said[0].endswith("Reply 1 to move it, 2 to book another.")
+
+
+@pytest.mark.parametrize(
+    ("answer", "choice"),
+    [
+        ("1", "move"),
+        ("move it", "move"),
+        ("reschedule it pls", "move"),
+        ("2", "another"),
+        ("book another", "another"),
+        ("a new one, keep the other", "another"),
+        ("the second", "another"),
+        ("hmm", None),
+        ("move it or book another", None),
+    ],
+)
+def test_move_or_another_reads_the_answer(answer: str, choice: str | None) -> None:
+    assert move_or_another(answer) == choice
+
+
+async def test_two_books_another_and_the_booking_goes_on(redis: Redis) -> None:
+    await book_one()
+    slots, _ = await validate("2", {"requested_slot": "booking_or_move"})
+    assert slots["booking_or_move"] == "another"
+    assert await required({"booking_or_move": "another"}) == FORM_SLOTS[1:]
+
+
+async def test_an_unclear_answer_is_asked_again_saying_so(redis: Redis) -> None:
+    await book_one()
+    slots, _ = await validate("hmm", {"requested_slot": "booking_or_move"})
+    assert slots["booking_or_move"] is None
+    said, _ = await ask(ActionAskBookingOrMove(), {"requested_slot": "booking_or_move"})
+    assert said[0].startswith("Sorry, I didn't get that. You have a cleaning")
+
+
+async def test_one_with_a_time_in_the_request_moves_the_appointment_there(
+    redis: Redis,
+) -> None:
+    appointment = await book_one()
+    assert await required({"booking_or_move": "move"}) == []
+    thursday = next_weekday(3)
+    said, _ = await ask(
+        ActionBookAppointment(),
+        {
+            "booking_or_move": "move",
+            "service": "cleaning",
+            "appointment_time": local(thursday, 14).isoformat(),
+        },
+    )
+    assert said[0].startswith("Moved: Thu") and "2:00pm" in said[0]
+    stored = await redis_stores.appointments().upcoming(CUSTOMER, BIZ.now())
+    assert [(a.id, a.start) for a in stored] == [(appointment.id, local(thursday, 14))]
+
+
+async def test_one_without_a_time_goes_on_to_ask_when_instead(redis: Redis) -> None:
+    appointment = await book_one()
+    dispatcher = CollectingDispatcher()
+    events = await ActionBookAppointment().run(
+        dispatcher,
+        make_tracker("1", slots={"booking_or_move": "move"}),
+        DOMAIN,
+    )
+    assert texts(dispatcher) == []
+    assert {"event": "followup", "name": "reschedule_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    assert slots_of(events)["booking_or_move"] is None
+    stored = await redis_stores.appointments().upcoming(CUSTOMER, BIZ.now())
+    assert [a.start for a in stored] == [appointment.start]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
@@ -159,6 +160,38 @@ async def test_reschedule_to_a_slot_overlapping_only_itself_is_fine(
     )
     slots = slots_of(await ValidateRescheduleForm().run(dispatcher, tracker, DOMAIN))
     assert slots["new_time"] == local(WEDNESDAY, 10, 15).isoformat()
+
+
+async def validate_reschedule(text: str, requested: str | None) -> dict:
+    tracker = make_tracker(
+        text,
+        "reschedule_appointment",
+        {"requested_slot": requested},
+        active_loop="reschedule_form",
+    )
+    events = await ValidateRescheduleForm().run(CollectingDispatcher(), tracker, DOMAIN)
+    return slots_of(events)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["can we push it to {day} 10am", "can i move it to {day} at 10am"],
+)
+async def test_a_day_and_time_given_with_the_request_are_used_at_once(
+    redis: Redis, request_text: str
+) -> None:
+    """ "can we push it to friday 10am" must not be answered "When instead?"."""
+    await book(10)
+    slots = await validate_reschedule(request_text.format(day=mdy(THURSDAY)), None)
+    assert slots["new_time"] == local(THURSDAY, 10).isoformat()
+
+
+async def test_a_request_without_a_time_leaves_the_question_to_ask(
+    redis: Redis,
+) -> None:
+    await book(10)
+    slots = await validate_reschedule("can i reschedule my appt", None)
+    assert slots.get("new_time") is None
 
 
 async def test_reschedule_with_nothing_booked_asks_nothing(redis: Redis) -> None:

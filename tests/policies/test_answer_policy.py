@@ -83,6 +83,8 @@ def test_a_name_that_nlu_reads_as_something_else_goes_to_the_form(
         ("can I talk to a person", "request_human"),
         ("cancel my appointment", "cancel_appointment"),
         ("actually make it 4pm", "inform"),
+        ("actually a checkup instead", "inform"),
+        ("a filling instead", "book_appointment"),
         ("yes", "affirm"),
     ],
 )
