@@ -96,7 +96,7 @@ soak: install train  ## fault soak: 2 replicas, 20 phones, 5 min of faults; figu
 	@scripts/redis.sh install
 	$(BIN)/python -m bench.soak $(ARGS)
 
-bank: install train  ## the conversation bank alone: 320 customers book in-process; report in results/conversation_bank.md
+bank: install train  ## the conversation bank alone: 419 customers book or move in-process; report in results/conversation_bank.md
 	@scripts/redis.sh install
 	$(BIN)/python -m pytest -q tests/e2e/test_conversation_bank.py
 

@@ -6,7 +6,6 @@ they can show numbered options and the reason the last answer did not work.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -36,59 +35,15 @@ from actions.forms import (
 )
 from actions.replies import options_from_slot, options_slot, say
 from actions.time_choice import choice_slots, choose_time, diary, refit
-from policies.answers import not_a_name
+from policies.answers import (
+    clean_name,
+    move_or_another,
+    name_in_text,
+    not_a_name,
+    stated_name,
+    without_name,
+)
 from replytext.options import Option, resolve_choice
-
-_NAME_LEAD = re.compile(
-    r"^\s*(?:(?:my\s+name\s+is|my\s+names|name\s+is|i\s*am|i'?m|it'?s|its|"
-    r"this\s+is|put\s+it\s+under|under|the\s+name\s+is|name)\s*[:,]?\s+)",
-    re.IGNORECASE,
-)
-_THANKS = re.compile(
-    r"(?:[\s,]+(?:thanks|thank\s+you|thx|ty|please|pls))+[\s.!]*$", re.I
-)
-#: "..., name is Maria Gomez" / "this is June Price" at the end of a longer text.
-_NAME_IN_TEXT = re.compile(
-    r"(?:^|[,.;!]\s*|\s)(?:my\s+name\s+is|my\s+name'?s|name\s+is|name'?s|this\s+is|"
-    r"it'?s|i'?m|i\s+am|under\s+the\s+name(?:\s+of)?)\s+"
-    r"(?P<name>[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){0,3})[\s.!]*$",
-    re.IGNORECASE,
-)
-#: Words after "this is" / "I'm" that say how, not who: "this is urgent".
-_NOT_NAME_WORDS = frozenset(
-    {
-        "urgent", "free", "available", "busy", "here", "back", "new", "fine", "late",
-        "sick", "in", "at", "on", "the", "a", "an", "about", "not", "so", "very",
-        "just", "looking", "wondering", "interested", "hoping", "trying", "going",
-        "calling", "texting", "asking", "me", "my", "you", "your", "it", "that",
-        "this", "today", "tomorrow", "tmrw", "morning", "afternoon", "evening",
-        "possible", "ok", "okay", "good", "great", "sorry", "still", "also",
-    }
-)  # fmt: skip
-
-
-#: The question put to a customer who starts a booking while one is upcoming.
-MOVE_OR_ANOTHER = [
-    Option(title="move it", payload="move"),
-    Option(title="book another", payload="another"),
-]
-_MOVE_WORDS = re.compile(
-    r"\b(?:move|moving|reschedul\w*|resched|change|push|shift|swap)\b", re.I
-)
-_ANOTHER_WORDS = re.compile(
-    r"\b(?:another|new|second|extra|additional|both|also|keep)\b", re.I
-)
-
-
-def move_or_another(text: str) -> str | None:
-    """ "1"/"move it" -> "move", "2"/"book another" -> "another"; None if unclear."""
-    picked = resolve_choice(text, MOVE_OR_ANOTHER)
-    if picked:
-        return picked
-    move, another = _MOVE_WORDS.search(text), _ANOTHER_WORDS.search(text)
-    if bool(move) == bool(another):
-        return None
-    return "move" if move else "another"
 
 
 def service_options(biz: Business) -> list[Option]:
@@ -124,41 +79,6 @@ def service_in_words(
     return named[0] if len(named) == 1 else None
 
 
-def clean_name(text: str) -> str | None:
-    """ "its sam lee thanks" -> "Sam Lee"; None for what is plainly not a name
-    (policies/answers.py: a question, digits, a command, another request)."""
-    if not_a_name(text):
-        return None
-    name = _THANKS.sub("", _NAME_LEAD.sub("", text)).strip(" .,!:;\"'")
-    name = re.sub(r"\s+", " ", name)
-    if not name or len(name) > 60 or not re.search(r"[A-Za-z]", name):
-        return None
-    if not_a_name(name):
-        return None
-    return " ".join(w[:1].upper() + w[1:] for w in name.split())
-
-
-def name_in_text(text: str) -> str | None:
-    """A name given along with the rest ("book a checkup fri 2pm, name is Maria
-    Gomez"), or None."""
-    match = _NAME_IN_TEXT.search(text)
-    if not match:
-        return None
-    words = match.group("name").split()
-    if words[0].lower() in _NOT_NAME_WORDS:
-        return None
-    return clean_name(match.group("name"))
-
-
-def without_name(text: str) -> str:
-    """The text without a trailing "name is ..." so "June" or "Eve" in a name is
-    never read as a date or time."""
-    match = _NAME_IN_TEXT.search(text)
-    if not match or name_in_text(text) is None:
-        return text
-    return text[: match.start()].rstrip(" ,.;")
-
-
 def service_phrase(service: Service) -> str:
     """What a service takes and costs, said before asking for a time."""
     return f"A {service.name} takes {service.duration_minutes} min ({format_money(service.price)})."
@@ -191,11 +111,14 @@ class ValidateBookingForm(FormValidationAction):
     async def extract_booking_or_move(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """A choice whatever NLU made of it ("book another" can read as "stop");
+        anything else unless it is a digression, to be asked again."""
         if tracker.get_slot("requested_slot") != "booking_or_move":
             return {}
-        if latest_intent(tracker) in DIGRESSIONS:
+        text = tracker.latest_message.get("text") or ""
+        if move_or_another(text) is None and latest_intent(tracker) in DIGRESSIONS:
             return {}
-        return {"booking_or_move": tracker.latest_message.get("text") or ""}
+        return {"booking_or_move": text}
 
     async def validate_booking_or_move(
         self,
@@ -239,9 +162,9 @@ class ValidateBookingForm(FormValidationAction):
         text = tracker.latest_message.get("text") or ""
         if tracker.get_slot("requested_slot") == "customer_name":
             return {} if not_a_name(text) else {"customer_name": text}
-        if latest_intent(tracker) in DIGRESSIONS:
-            return {}
-        named = name_in_text(text)
+        named = stated_name(text)  # "the name is Jo Price", read as prices by NLU
+        if named is None and latest_intent(tracker) not in DIGRESSIONS:
+            named = name_in_text(text)
         return {"customer_name": named} if named else {}
 
     async def validate_service(

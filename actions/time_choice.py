@@ -115,6 +115,9 @@ def choose_time(
 ) -> TimeChoice:
     """Pure decision: the caller fetched `booked` and passes the clock in."""
     picked = resolve_choice(text, offered) if offered else None
+    request = parse_when(text, now, biz.date_order)
+    if picked and request and request.day and request.day != _day_of(picked, biz):
+        picked = None  # "thursday 3pm" is not the "3:00pm" offered for Friday
     if picked:
         start = datetime.fromisoformat(picked).astimezone(biz.timezone)
         problem = slot_problem(start, service, biz, booked, now)
@@ -122,7 +125,6 @@ def choose_time(
             return TimeChoice(start=start)
         return _alternatives(problem, start, service, booked, biz, now)
 
-    request = parse_when(text, now, biz.date_order)
     if request is None:
         return TimeChoice(note=NOT_UNDERSTOOD, options=list(offered))
     resolved = resolve_start(request, current, now, biz.timezone)
@@ -144,6 +146,10 @@ def choose_time(
     if missed:
         note = f"{missed} {'Nearest free:' if len(days) > 1 else note}"
     return TimeChoice(options=slot_options(starts), note=note)
+
+
+def _day_of(payload: str, biz: Business) -> date:
+    return datetime.fromisoformat(payload).astimezone(biz.timezone).date()
 
 
 def day_problem(

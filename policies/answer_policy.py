@@ -6,7 +6,10 @@ prices, and the rules then answer the FAQ instead of taking the name. This polic
 sees the question (the form's `requested_slot`) and predicts the form whenever the
 reply is not plainly something else (policies/answers.py), with a priority above
 RulePolicy's, so the form takes the text as the name. Questions, "never mind", a
-request for a person or another request still go to their rules.
+request for a person or another request still go to their rules. The same holds for
+"Reply 1 to move it, 2 to book another" (only a choice is its answer), and a name
+stated outright ("sorry, the name is Jo Price") goes to a form that asks for one at
+any step.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from policies.answers import not_a_name
+from policies.answers import is_answer, stated_name
 
 #: Above RulePolicy (6): an answer is not an FAQ, whatever the rules say.
 PRIORITY = 7
@@ -36,7 +39,10 @@ PRIORITY = 7
 class AnswerPolicy(Policy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"priority": PRIORITY, "free_text_slots": ["customer_name"]}
+        return {
+            "priority": PRIORITY,
+            "free_text_slots": ["customer_name", "booking_or_move"],
+        }
 
     def __init__(
         self,
@@ -70,22 +76,29 @@ class AnswerPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         result = self._default_predictions(domain)
-        form = answering_form(tracker, self.free_text_slots)
+        form = answering_form(tracker, domain, self.free_text_slots)
         if form is not None:
             result[domain.index_for_action(form)] = 1.0
         return self._prediction(result)
 
 
 def answering_form(
-    tracker: DialogueStateTracker, free_text_slots: frozenset[str]
+    tracker: DialogueStateTracker, domain: Domain, free_text_slots: frozenset[str]
 ) -> str | None:
-    """The form the latest text answers, if it asked for free text and got it."""
+    """The form the latest text answers: the answer to its free-text question, or
+    a name stated outright ("sorry, the name is Jo Price") to a form that takes one."""
     form = tracker.active_loop_name
     if (
         not form
         or tracker.latest_action_name != ACTION_LISTEN_NAME
-        or tracker.get_slot(REQUESTED_SLOT) not in free_text_slots
         or tracker.latest_message is None
     ):
         return None
-    return form if not_a_name(tracker.latest_message.text or "") is None else None
+    text = tracker.latest_message.text or ""
+    slot = tracker.get_slot(REQUESTED_SLOT)
+    if slot in free_text_slots:
+        return form if is_answer(slot, text) else None
+    takes_name = "customer_name" in free_text_slots and "customer_name" in (
+        domain.required_slots_for_form(form)
+    )
+    return form if takes_name and stated_name(text) else None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from replytext.options import Option, resolve_choice
+
 #: Whole texts that are an answer to something else, never a name.
 _WORDS = frozenset(
     {
@@ -75,3 +77,114 @@ def not_a_name(text: str) -> str | None:
     if len(bare.split()) > MAX_NAME_WORDS:
         return "too long for a name"
     return None
+
+
+_NAME_LEAD = re.compile(
+    r"^\s*(?:(?:my\s+name\s+is|my\s+names|name\s+is|i\s*am|i'?m|it'?s|its|"
+    r"this\s+is|put\s+it\s+under|under|the\s+name\s+is|name)\s*[:,]?\s+)",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"(?:[\s,]+(?:thanks|thank\s+you|thx|ty|please|pls))+[\s.!]*$", re.I
+)
+#: "..., name is Maria Gomez" / "this is June Price" at the end of a longer text.
+_NAME_IN_TEXT = re.compile(
+    r"(?:^|[,.;!]\s*|\s)(?:my\s+name\s+is|my\s+name'?s|name\s+is|name'?s|this\s+is|"
+    r"it'?s|i'?m|i\s+am|under\s+the\s+name(?:\s+of)?)\s+"
+    r"(?P<name>[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){0,3})[\s.!]*$",
+    re.IGNORECASE,
+)
+#: Words after "this is" / "I'm" that say how, not who: "this is urgent".
+_NOT_NAME_WORDS = frozenset(
+    {
+        "urgent", "free", "available", "busy", "here", "back", "new", "fine", "late",
+        "sick", "in", "at", "on", "the", "a", "an", "about", "not", "so", "very",
+        "just", "looking", "wondering", "interested", "hoping", "trying", "going",
+        "calling", "texting", "asking", "me", "my", "you", "your", "it", "that",
+        "this", "today", "tomorrow", "tmrw", "morning", "afternoon", "evening",
+        "possible", "ok", "okay", "good", "great", "sorry", "still", "also",
+    }
+)  # fmt: skip
+#: A name stated outright ("sorry, the name is Jo Price"): a name whatever NLU
+#: makes of it, at any step of the booking.
+_NAME_STATED = re.compile(
+    r"(?:^|[,.;!]\s*|\s)(?:my\s+name\s+is|my\s+name'?s|the\s+name\s+is|name\s+is|"
+    r"name'?s|put\s+it\s+under|under\s+the\s+name(?:\s+of)?)\s+"
+    r"(?P<name>[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){0,3})[\s.!]*$",
+    re.IGNORECASE,
+)
+
+
+def clean_name(text: str) -> str | None:
+    """ "its sam lee thanks" -> "Sam Lee"; None for what is plainly not a name
+    (policies/answers.py: a question, digits, a command, another request)."""
+    if not_a_name(text):
+        return None
+    name = _THANKS.sub("", _NAME_LEAD.sub("", text)).strip(" .,!:;\"'")
+    name = re.sub(r"\s+", " ", name)
+    if not name or len(name) > 60 or not re.search(r"[A-Za-z]", name):
+        return None
+    if not_a_name(name):
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in name.split())
+
+
+def name_in_text(text: str) -> str | None:
+    """A name given along with the rest ("book a checkup fri 2pm, name is Maria
+    Gomez"), or None."""
+    match = _NAME_IN_TEXT.search(text)
+    if not match:
+        return None
+    words = match.group("name").split()
+    if words[0].lower() in _NOT_NAME_WORDS:
+        return None
+    return clean_name(match.group("name"))
+
+
+def without_name(text: str) -> str:
+    """The text without a trailing "name is ..." so "June" or "Eve" in a name is
+    never read as a date or time."""
+    match = _NAME_IN_TEXT.search(text)
+    if not match or name_in_text(text) is None:
+        return text
+    return text[: match.start()].rstrip(" ,.;")
+
+
+def stated_name(text: str) -> str | None:
+    """A name given with "the name is ..." (not a question), or None."""
+    match = _NAME_STATED.search(text)
+    if not match or "?" in text:
+        return None
+    return clean_name(match.group("name"))
+
+
+#: The question put to a customer who starts a booking while one is upcoming.
+MOVE_OR_ANOTHER = [
+    Option(title="move it", payload="move"),
+    Option(title="book another", payload="another"),
+]
+_MOVE_WORDS = re.compile(
+    r"\b(?:move|moving|reschedul\w*|resched|change|push|shift|swap)\b", re.I
+)
+_ANOTHER_WORDS = re.compile(
+    r"\b(?:another|new|second|extra|additional|both|also|keep)\b", re.I
+)
+
+
+def move_or_another(text: str) -> str | None:
+    """ "1"/"move it" -> "move", "2"/"book another" -> "another"; None if unclear."""
+    picked = resolve_choice(text, MOVE_OR_ANOTHER)
+    if picked:
+        return picked
+    move, another = _MOVE_WORDS.search(text), _ANOTHER_WORDS.search(text)
+    if bool(move) == bool(another):
+        return None
+    return "move" if move else "another"
+
+
+def is_answer(slot: str, text: str) -> bool:
+    """Whether a reply answers the free-text question for `slot`: "move it or book
+    another?" takes only a choice; any other (a name) what is not plainly else."""
+    if slot == "booking_or_move":
+        return move_or_another(text) is not None
+    return not_a_name(text) is None

@@ -17,12 +17,10 @@ from actions.booking import (
     ActionBookAppointment,
     ActionStopForm,
     ValidateBookingForm,
-    clean_name,
-    move_or_another,
-    name_in_text,
 )
 from actions.business import business
 from actions.scheduling import slot_problem
+from policies.answers import clean_name, move_or_another, name_in_text
 from tests.actions.trackers import (
     CUSTOMER,
     DOMAIN,
@@ -140,6 +138,19 @@ async def test_taken_slot_offers_three_free_alternatives_and_a_number_picks_one(
 
     picked, _ = await validate("2", {**base, **slots})
     assert picked["appointment_time"] == options[1]["payload"]
+
+
+async def test_another_day_named_with_an_offered_time_is_that_day(
+    redis: Redis,
+) -> None:
+    """Offered Fri "3:00pm", "12/10 3pm" means that Thursday, not the Friday option."""
+    friday, thursday = next_weekday(4), next_weekday(3)
+    base = {"requested_slot": "appointment_time", "service": "checkup"}
+    offered, _ = await validate(f"{mdy(friday)} after 3", base)
+    titles = [o["title"] for o in offered["offered_options"]]
+    assert "3:00pm" in titles
+    slots, _ = await validate(f"{mdy(thursday)} 3pm", {**base, **offered})
+    assert slots["appointment_time"] == local(thursday, 15).isoformat()
 
 
 async def test_closed_day_is_refused_with_other_days(redis: Redis) -> None:
@@ -542,6 +553,16 @@ async def test_two_books_another_and_the_booking_goes_on(redis: Redis) -> None:
     slots, _ = await validate("2", {"requested_slot": "booking_or_move"})
     assert slots["booking_or_move"] == "another"
     assert await required({"booking_or_move": "another"}) == FORM_SLOTS[1:]
+
+
+async def test_book_another_read_as_stop_by_nlu_is_still_the_choice(
+    redis: Redis,
+) -> None:
+    await book_one()
+    slots, _ = await validate(
+        "book another", {"requested_slot": "booking_or_move"}, intent="stop"
+    )
+    assert slots["booking_or_move"] == "another"
 
 
 async def test_an_unclear_answer_is_asked_again_saying_so(redis: Redis) -> None:

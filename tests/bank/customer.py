@@ -18,6 +18,9 @@ MAX_TEXTS = 14
 #: What each of the assistant's booking questions says, most specific first.
 QUESTIONS = (
     ("booked", "Booked:"),
+    ("moved", "Moved:"),
+    ("move_or_another", "Reply 1 to move it, 2 to book another"),
+    ("instead", "When would you like to come instead?"),
     ("confirm", "Reply Y to book"),
     ("name", "What name should I put the appointment under?"),
     ("service", "Which service would you like?"),
@@ -33,6 +36,7 @@ class Conversation:
     transcript: list[tuple[str, str]] = field(default_factory=list)
     problem: str | None = None
     booked: bool = False
+    moved: bool = False
 
     def said(self) -> str:
         return "\n".join(f"{who}: {text}" for who, text in self.transcript)
@@ -51,24 +55,35 @@ async def converse(
     """Text until booked, stuck, or MAX_TEXTS; the store is checked by the caller."""
     talk = Conversation(persona)
     asked: dict[str, int] = {}
-    digressed = corrected = picked = False
+    digressed = corrected = picked = refused = False
     text = persona.opening
     for _ in range(MAX_TEXTS):
         talk.transcript.append(("customer", text))
         reply = " ".join(await send(text))
         talk.transcript.append(("assistant", reply))
         if text == (persona.digression or ("", ""))[0]:
-            mark = persona.digression[1] if persona.digression else ""
-            if mark.lower() not in reply.lower():
+            marks = persona.digression[1] if persona.digression else ""
+            if any(m.lower() not in reply.lower() for m in marks.split("|")):
                 talk.problem = f"FAQ {text!r} not answered"
                 return talk
         step = question(reply)
-        if step == "booked":
-            talk.booked = True
+        if step in ("booked", "moved"):
+            talk.booked, talk.moved = step == "booked", step == "moved"
             return talk
         if step is None:
             talk.problem = f"a reply that asks nothing: {reply!r}"
             return talk
+        if persona.refused and not refused:
+            # The time asked for cannot be booked: why, and other times, at once.
+            refused = True
+            if step != "options" or persona.refused not in reply:
+                talk.problem = (
+                    f"refused without {persona.refused!r} and times: {reply!r}"
+                )
+                return talk
+            assert persona.retry_text is not None
+            text = persona.retry_text
+            continue
         if step == "options":
             if persona.window and not picked:
                 picked = True
@@ -82,22 +97,28 @@ async def converse(
             text = persona.digression[0]
             continue
         asked[step] = asked.get(step, 0) + 1
-        # Asked again after a digression, and the confirmation after a correction.
+        # Asked again after a digression, and a question after a change of mind
+        # given in its place (or the confirmation, after any change).
         again_allowed = (
-            1 + (step == persona.digression_step) + (step == "confirm" and corrected)
+            1
+            + (step == persona.digression_step)
+            + (corrected and step in (persona.correction_step, "confirm"))
         )
         if asked[step] > again_allowed:
             talk.problem = f"asked for the {step} again: {reply!r}"
             return talk
-        if step == "service":
+        if step == persona.correction_step and not corrected:
+            corrected = True
+            assert persona.correction_text is not None
+            text = persona.correction_text
+        elif step == "move_or_another":
+            text = persona.choice or ""
+        elif step == "service":
             text = persona.service_text
-        elif step == "when":
+        elif step in ("when", "instead"):
             text = persona.when_text
         elif step == "name":
             text = persona.name_text
-        elif persona.correction_text and not corrected:
-            corrected = True
-            text = persona.correction_text
         else:
             text = "Y"
     talk.problem = f"not booked after {MAX_TEXTS} texts"

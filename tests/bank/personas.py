@@ -6,8 +6,13 @@ correct the time or ask an FAQ question on the way. What the customer meant is
 written here by hand, from a fixed "now" (Tue 1 Dec 2026, 08:30 in New York), so
 the bank never checks the assistant's date reading against itself.
 
-Generated, not sampled at random each run: the same 320 personas every time, every
-name, day phrase and time phrase used at least once.
+Generated, not sampled at random each run: the same 419 personas every time, every
+name, day phrase and time phrase used at least once. 320 new customers book (30 %
+change the time, service or name on the way, 35 % ask an FAQ question, some two in
+one text); 39 ask first for a time that cannot be booked (closed, outside hours,
+past, running past closing, taken) and must be told why with other times; 30 with
+an upcoming appointment move it ("can we push it to fri 10am"); 30 start a second
+booking and answer "Reply 1 to move it, 2 to book another".
 """
 
 from __future__ import annotations
@@ -115,12 +120,14 @@ NAMES: tuple[str, ...] = (
 #: How a name is given when asked for it.
 NAME_STYLES = ("{name}", "{name}", "it's {name}", "{name} thanks", "under {name}")
 
-#: FAQ questions asked mid-booking, and a word the answer must contain.
+#: FAQ questions asked mid-booking, and the words the answer must contain
+#: ("|" between the marks of two questions in one text: both are answered).
 DIGRESSIONS: tuple[tuple[str, str], ...] = (
     ("is there parking?", "parking"),
     ("do you take cigna?", "Cigna"),
     ("how much is a filling?", "$180"),
     ("where are you located?", "Main St"),
+    ("where do i park and what time do u close on friday", "parking|4:00pm"),
 )
 
 #: What the first text gives: service (s), when (w), name (n).
@@ -137,6 +144,18 @@ OPENINGS: tuple[tuple[str, str], ...] = (
 
 STEPS = ("service", "when", "name", "confirm")
 
+#: Changes of mind, by the step they are given at and what they change.
+CORRECTIONS = (
+    ("confirm", "time"),
+    ("name", "time"),
+    ("when", "service"),
+    ("confirm", "service"),
+    ("name", "service"),
+    ("confirm", "name"),
+)
+#: Other names a customer corrects to ("sorry, the name is ...").
+OTHER_NAMES = ("Dana Wu", "Sunday Reyes", "Eve Park", "Jo Price", "Mo Chen")
+
 
 @dataclass(frozen=True)
 class Persona:
@@ -150,16 +169,48 @@ class Persona:
     window: bool  # the time is a window: the first option offered is meant
     name_text: str
     name: str
-    # A different time given at the confirmation ("actually make it ..."), or None.
+    # A change of mind given instead of answering `correction_step`, or None; it
+    # changes the time, the service or the name (the corrected_* field set).
     correction_text: str | None
     corrected_start: datetime | None
     # An FAQ question asked instead of answering this step, and its answer's mark.
     digression_step: str | None
     digression: tuple[str, str] | None
+    correction_step: str | None = None
+    corrected_service: str | None = None
+    corrected_name: str | None = None
+    # "book"; "unbookable": the first time cannot be booked, the reply must say why
+    # (`refused` is a word of the reason) and offer times, and the customer then
+    # gives `retry_text`; "reschedule": moves `existing`; "second": has `existing`
+    # and starts a booking, answering "move it or book another?" with `choice`.
+    kind: str = "book"
+    refused: str | None = None
+    retry_text: str | None = None
+    retry_start: datetime | None = None
+    taken: tuple[str, datetime] | None = None  # booked by someone else first
+    existing: tuple[str, datetime] | None = None  # this customer's appointment
+    choice: str | None = None
 
     @property
     def wanted_start(self) -> datetime:
-        return self.corrected_start or self.start
+        return self.corrected_start or self.retry_start or self.start
+
+    @property
+    def wanted_service(self) -> str:
+        return self.corrected_service or self.service
+
+    @property
+    def wanted_name(self) -> str:
+        return self.corrected_name or self.name
+
+    def expected(self) -> list[tuple[str, datetime, str]]:
+        """The customer's upcoming appointments at the end: (service, start, name)."""
+        if self.existing and (self.kind == "reschedule" or self.choice in MOVE):
+            return [(self.existing[0], self.wanted_start, self.name)]
+        wanted = [(self.wanted_service, self.wanted_start, self.wanted_name)]
+        if self.existing:
+            wanted.append((self.existing[0], self.existing[1], self.name))
+        return sorted(wanted, key=lambda a: a[1])
 
 
 def _fits(day: date, at: time, minutes: int) -> bool:
@@ -193,7 +244,50 @@ def _when(
     return text, datetime.combine(day, at, tzinfo=ZONE), window
 
 
-def personas() -> list[Persona]:
+def _asked(gives: str) -> list[str]:
+    """The booking's questions this opening leaves to ask."""
+    return [s for s in STEPS if s[0] not in gives or s == "confirm"]
+
+
+def _correction(
+    i: int, rng: random.Random, gives: str, service: str, start: datetime, window: bool
+) -> dict:
+    """A change of mind at a step that is asked, kept only where the assistant can
+    book it as said (a new service must fit the time already chosen)."""
+    step, what = CORRECTIONS[i % len(CORRECTIONS)]
+    if step not in _asked(gives):
+        return {}
+    minutes = {key: m for _, key, m in SERVICES}
+    if what == "time":
+        text, corrected, later_window = _when(i * 5 + 3, i * 7 + 4, minutes[service], 0)
+        if corrected == start or later_window:
+            return {}
+        return {
+            "correction_step": step,
+            "correction_text": f"actually make it {text}",
+            "corrected_start": corrected,
+        }
+    if what == "service":
+        others = [(t, k) for t, k, m in SERVICES if k != service and t == k]
+        text, key = others[rng.randrange(len(others))]
+        if not _fits(start.date(), start.time(), minutes[key]):
+            return {}
+        phrase = "an" if text[0] in "aeiou" else "a"
+        return {
+            "correction_step": step,
+            "correction_text": f"actually {phrase} {text} instead",
+            "corrected_service": key,
+        }
+    other = OTHER_NAMES[i % len(OTHER_NAMES)]
+    return {
+        "correction_step": step,
+        "correction_text": f"sorry, the name is {other}",
+        "corrected_name": other,
+    }
+
+
+def booking_personas() -> list[Persona]:
+    """New customers who book: every opening, service, day and time phrase, name."""
     rng = random.Random(14)
     out = []
     for i in range(COUNT):
@@ -202,17 +296,13 @@ def personas() -> list[Persona]:
         name = NAMES[i % len(NAMES)]
         opening, gives = OPENINGS[i % len(OPENINGS)]
         name_text = NAME_STYLES[rng.randrange(len(NAME_STYLES))].format(name=name)
-        correction_text = corrected = None
-        if rng.random() < 0.2:
-            text, corrected, later_window = _when(i * 5 + 3, i * 7 + 4, minutes, 0)
-            if corrected == start or later_window:
-                corrected = None
-            else:
-                correction_text = f"actually make it {text}"
+        correction: dict = {}
+        if rng.random() < 0.3:
+            correction = _correction(i, rng, gives, service, start, window)
         digression_step = digression = None
         if rng.random() < 0.35:
             digression = DIGRESSIONS[rng.randrange(len(DIGRESSIONS))]
-            asked = [s for s in STEPS if s[0] not in gives or s == "confirm"]
+            asked = _asked(gives)
             digression_step = asked[rng.randrange(len(asked))]
         out.append(
             Persona(
@@ -228,10 +318,158 @@ def personas() -> list[Persona]:
                 window=window,
                 name_text=name_text,
                 name=name,
-                correction_text=correction_text,
-                corrected_start=corrected,
+                correction_text=correction.get("correction_text"),
+                corrected_start=correction.get("corrected_start"),
                 digression_step=digression_step,
                 digression=digression,
+                correction_step=correction.get("correction_step"),
+                corrected_service=correction.get("corrected_service"),
+                corrected_name=correction.get("corrected_name"),
             )
         )
     return out
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=ZONE)
+
+
+#: Times that cannot be booked on Tue 1 Dec 2026 08:30: (text, start, service, the
+#: word the reason must hold, a booking by someone else that makes it taken).
+UNBOOKABLE: tuple[tuple[str, datetime, str, str, bool], ...] = (
+    ("sunday 10am", _at(date(2026, 12, 6), 10), "checkup", "closed", False),
+    ("sun at 2pm", _at(date(2026, 12, 13), 14), "cleaning", "closed", False),
+    ("12/13 11am", _at(date(2026, 12, 13), 11), "filling", "closed", False),
+    ("tomorrow 7pm", _at(date(2026, 12, 2), 19), "checkup", "outside our hours", False),
+    ("sat 2pm", _at(date(2026, 12, 5), 14), "cleaning", "outside our hours", False),
+    ("thursday 6:30am", _at(date(2026, 12, 3), 6, 30), "whitening", "outside our hours", False),
+    ("today 8am", _at(date(2026, 12, 1), 8), "checkup", "already passed", False),
+    ("fri 3:30pm", _at(date(2026, 12, 4), 15, 30), "filling", "end after we close", False),
+    ("friday 3:30pm", _at(date(2026, 12, 4), 15, 30), "whitening", "end after we close", False),
+    ("tmrw 10am", _at(date(2026, 12, 2), 10), "cleaning", "is taken", True),
+    ("next monday 9am", _at(date(2026, 12, 7), 9), "checkup", "is taken", True),
+    ("12/10 at 2pm", _at(date(2026, 12, 10), 14), "filling", "is taken", True),
+    ("sunday", _at(date(2026, 12, 6), 0), "cleaning", "closed", False),
+)  # fmt: skip
+
+
+def unbookable_personas() -> list[Persona]:
+    """Customers whose first time cannot be booked: told why, with other times in
+    the same text, they give a time that can."""
+    out = []
+    services = {key: (text, m) for text, key, m in SERVICES if text == key}
+    for i in range(3 * len(UNBOOKABLE)):
+        when_text, start, service, refused, taken = UNBOOKABLE[i % len(UNBOOKABLE)]
+        service_text, minutes = services[service]
+        for k in range(len(TIMES)):  # an exact time, clear of the refused one
+            retry_text, retry_start, window = _when(
+                i * 3 + 1, i * 5 + 2 + k, minutes, i
+            )
+            if not window and abs((retry_start - start).total_seconds()) >= 3 * 3600:
+                break
+        name = NAMES[(i * 7) % len(NAMES)]
+        opening = (
+            "book a {service} {when}",
+            "hi can i book a {service} {when}, name is {name}",
+            "need an appointment {when} for a {service}",
+        )[i % 3]
+        out.append(
+            Persona(
+                key=f"u{i:03d}",
+                opening=opening.format(service=service_text, when=when_text, name=name),
+                gives="swn" if "{name}" in opening else "sw",
+                service_text=service_text,
+                service=service,
+                when_text=when_text,
+                start=start,
+                window=False,
+                name_text=name,
+                name=name,
+                correction_text=None,
+                corrected_start=None,
+                digression_step=None,
+                digression=None,
+                kind="unbookable",
+                refused=refused,
+                retry_text=("ok then " if i % 2 else "") + retry_text,
+                retry_start=retry_start,
+                taken=(service, start) if taken else None,
+            )
+        )
+    return out
+
+
+#: Answers to "Reply 1 to move it, 2 to book another" that move it.
+MOVE = ("1", "move it")
+
+#: An upcoming appointment a returning customer has (Wed 16 Dec, away from the
+#: bank's days so a new time never overlaps it).
+EXISTING_DAY = date(2026, 12, 16)
+RESCHEDULE_OPENINGS = (
+    "can we push it to {when}",
+    "can i move it to {when}",
+    "need to reschedule my appt to {when}",
+    "can i change it to {when}",
+    "need to reschedule",
+    "something came up, can i move my appointment",
+)
+
+
+def existing_customer_personas() -> list[Persona]:
+    """Customers with an upcoming appointment: "move it" moves it at once, and a
+    new booking is asked "move it or book another?" first."""
+    out = []
+    services = [(t, k, m) for t, k, m in SERVICES if t == k]
+    for i in range(60):
+        service_text, service, minutes = services[i % len(services)]
+        existing = (service, _at(EXISTING_DAY, 10))
+        when_text, start, window = _when(i * 3 + 2, i * 5 + 1, minutes, i)
+        if start.date() == EXISTING_DAY or window:
+            when_text, start, window = _when(i * 3 + 3, i * 5 + 1, minutes, i)
+        name = NAMES[(i * 11) % len(NAMES)]
+        common = dict(
+            service_text=service_text,
+            service=service,
+            when_text=when_text,
+            start=start,
+            window=window,
+            name_text=name,
+            name=name,
+            correction_text=None,
+            corrected_start=None,
+            digression_step=None,
+            digression=None,
+            existing=existing,
+        )
+        if i < 30:
+            opening = RESCHEDULE_OPENINGS[i % len(RESCHEDULE_OPENINGS)]
+            out.append(
+                Persona(
+                    key=f"r{i:03d}",
+                    opening=opening.format(when=when_text),
+                    gives="w" if "{when}" in opening else "",
+                    kind="reschedule",
+                    **common,
+                )
+            )
+        else:
+            opening, gives = (
+                ("book a {service} {when}", "sw"),
+                ("can I get a {service}", "s"),
+                ("hi i need to book", ""),
+            )[i % 3]
+            out.append(
+                Persona(
+                    key=f"s{i:03d}",
+                    opening=opening.format(service=service_text, when=when_text),
+                    gives=gives,
+                    kind="second",
+                    choice=("1", "2", "move it", "book another")[i % 4],
+                    **common,
+                )
+            )
+    return out
+
+
+def personas() -> list[Persona]:
+    return booking_personas() + unbookable_personas() + existing_customer_personas()

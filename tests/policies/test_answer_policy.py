@@ -94,6 +94,48 @@ def test_what_is_plainly_something_else_is_left_to_the_other_policies(
     assert predicted(policy, waiting_for("customer_name", text, intent)) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("sorry, the name is Jo Price", "faq"),
+        ("the name is June Park actually", "faq"),
+        ("put it under Summer Park", "faq"),
+    ],
+)
+def test_a_name_stated_outright_at_another_step_goes_to_the_form(
+    policy: AnswerPolicy, text: str, intent: str
+) -> None:
+    """At the confirmation, "sorry, the name is Jo Price" corrects the name."""
+    tracker = waiting_for("booking_confirmed", text, intent)
+    assert predicted(policy, tracker) == "booking_form"
+
+
+@pytest.mark.parametrize(
+    "text", ["where do i park? the name is fine", "how much is it", "Jo Price"]
+)
+def test_no_stated_name_at_another_step_is_left_to_the_rules(
+    policy: AnswerPolicy, text: str
+) -> None:
+    assert predicted(policy, waiting_for("booking_confirmed", text, "faq")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("2", "inform", "booking_form"),
+        ("book another", "stop", "booking_form"),
+        ("move it", "reschedule_appointment", "booking_form"),
+        ("never mind", "stop", None),
+        ("where do i park?", "faq", None),
+    ],
+)
+def test_move_or_another_takes_only_a_choice(
+    policy: AnswerPolicy, text: str, intent: str, expected: str | None
+) -> None:
+    tracker = waiting_for("booking_or_move", text, intent)
+    assert predicted(policy, tracker) == expected
+
+
 def test_only_a_free_text_question_is_answered_this_way(policy: AnswerPolicy) -> None:
     assert predicted(policy, waiting_for("appointment_time", "Jo Park", "faq")) is None
 
