@@ -24,6 +24,8 @@ from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from redisio.cluster import Cluster
 from redisio.settings import RedisSettings
@@ -63,7 +65,12 @@ def separate(settings: RedisSettings) -> Redis:
                 connection_error_retry_attempts=0,
             ),
         )
-    return Redis(**settings.client_kwargs())
+    # The health check's PING is retried once on a new connection (redis-py retries
+    # only what `retry_on_error` lists for commands: nothing here, so a command that
+    # failed or timed out is never sent twice; the sender's claims rely on that).
+    return Redis(
+        **settings.client_kwargs(), retry=Retry(NoBackoff(), 1), retry_on_error=[]
+    )
 
 
 def subscriber(settings: RedisSettings) -> Redis:

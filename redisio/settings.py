@@ -24,9 +24,11 @@ from connectors import log_privacy
 #: The project's own Redis (scripts/redis.sh): loopback, REDIS_PORT or 6390, db 0.
 DEFAULT_PORT = 6390
 DEFAULT_SOCKET_TIMEOUT = 5.0
-#: A connection idle this long is pinged before use (a restarted Redis, a NAT
-#: that dropped it) instead of failing the first command.
-HEALTH_CHECK_INTERVAL = 30
+#: A connection idle this long (seconds) is pinged before use, and a failed ping
+#: reconnects (redisio/client.py): after a Redis restart or a NAT that dropped it,
+#: the first command goes out on a fresh connection instead of failing. Short,
+#: because a restart takes seconds; a busy connection is never idle this long.
+HEALTH_CHECK_INTERVAL = 1
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
