@@ -33,6 +33,15 @@ class RasaConversations:
             return None
         return await agent.tracker_store.retrieve(customer)
 
+    async def business_number(self, customer: str) -> str | None:
+        """The number the customer last texted (their latest text's metadata), so
+        what the business sends comes from the number they know."""
+        tracker = await self._tracker(customer)
+        for event in reversed(tracker.events if tracker is not None else []):
+            if isinstance(event, UserUttered) and (event.metadata or {}).get("to"):
+                return str(event.metadata["to"])
+        return None
+
     async def has_active_session(self, customer: str) -> bool:
         """Someone spoke within the session expiration time: the customer, or the
         business (an outbound text, a warning). Not Rasa's expiry rule, which counts

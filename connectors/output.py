@@ -3,11 +3,16 @@
 Rasa calls the output channel once per bot message; sending each at once would make
 one SMS per sentence and let a message arrive before the one above it. Collecting
 lets `sms_text.shape_turn` join them into as few texts as fit.
+
+SendingOutput is for what the business starts (Rasa's `POST /conversations/<number>/
+execute?output_channel=twilio_sms`): no turn ends to flush it, so each message goes
+out by SMS as Rasa hands it over.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
@@ -73,3 +78,20 @@ class SmsOutput(OutputChannel):
             # Its keys only: the values may hold what the customer told the bot.
             keys = sorted(json_message) if isinstance(json_message, dict) else []
             logger.info("custom json with no text is not sent by SMS (keys %s)", keys)
+
+
+#: Sends a customer's texts by SMS; returns what each part's send came to.
+SendTexts = Callable[[str, list[str]], Awaitable[list[Any]]]
+
+
+class SendingOutput(SmsOutput):
+    def __init__(self, send: SendTexts) -> None:
+        super().__init__()
+        self._send = send
+        self.results: list[Any] = []
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await super().send_response(recipient_id, message)
+        texts, self.texts = self.texts, []
+        if texts:
+            self.results += await self._send(recipient_id, texts)

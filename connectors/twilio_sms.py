@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from redis.asyncio import Redis
 from sanic import Blueprint, Sanic
 
@@ -24,8 +24,10 @@ from connectors import access, compat, process_exit
 from connectors.conversations import RasaConversations
 from connectors.inactivity import Inactivity
 from connectors.inbox import Inbox
-from connectors.sender import TwilioSender
+from connectors.output import SendingOutput
+from connectors.sender import SendResult, TwilioSender
 from connectors.settings import SmsSettings
+from connectors.sms_text import shape_turn
 from connectors.webhook import MAX_BODY_BYTES, SmsWebhook
 from connectors.worker import SmsWorker
 from stores.contacts import ContactStore
@@ -55,6 +57,7 @@ class TwilioSmsInput(InputChannel):
         self.webhook = SmsWebhook(settings)
         self.sender: TwilioSender | None = None
         self.worker: SmsWorker | None = None
+        self.conversations: RasaConversations | None = None
 
     @property
     def redis(self) -> Redis | None:
@@ -71,6 +74,7 @@ class TwilioSmsInput(InputChannel):
         redis = self.webhook.open()
         assert self.webhook.inbox is not None
         self.sender = TwilioSender(self.settings, redis)
+        self.conversations = RasaConversations(app)
 
         self.worker = SmsWorker(
             self.settings,
@@ -78,7 +82,7 @@ class TwilioSmsInput(InputChannel):
             self.webhook.inbox,
             self.sender,
             on_new_message,
-            RasaConversations(app),
+            self.conversations,
             Inactivity(
                 redis,
                 self.settings.inactivity_warning_after_seconds,
@@ -133,6 +137,26 @@ class TwilioSmsInput(InputChannel):
                 logger.warning(
                     "twilio_sms: closing a client failed: %r", task.exception()
                 )
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """What Rasa's execute route sends to with `?output_channel=twilio_sms`
+        (or `latest` after an SMS): a reminder the business sends goes out by SMS.
+        None before the channel started (Rasa then collects the texts instead)."""
+        if self.sender is None or self.conversations is None:
+            return None
+        return SendingOutput(self._send_now)
+
+    async def _send_now(self, customer: str, texts: list[str]) -> list[SendResult]:
+        """From the number the customer last texted; the sender skips an opted-out
+        number and records each part like a reply."""
+        assert self.sender is not None and self.conversations is not None
+        business = await self.conversations.business_number(customer)
+        parts = shape_turn(
+            texts,
+            max_length=self.settings.max_message_length,
+            max_parts=self.settings.max_parts_per_turn,
+        )
+        return [await self.sender.send(customer, business, part) for part in parts]
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from connectors import compat, turn_errors
-from connectors.output import SmsOutput
+from connectors.output import SendingOutput, SmsOutput
 
 CUSTOMER = "+14155552671"
 TIMES = [
@@ -28,6 +28,25 @@ async def test_a_turn_is_its_messages_in_order_shaped_for_sms() -> None:
         "Anything else? Reply 1 for 9:00am or 2 for 10:00am.",
     ]
     assert output.buttons == TIMES  # the options a "2" may pick next
+
+
+async def test_what_the_business_starts_is_sent_message_by_message() -> None:
+    """No turn ends to flush Rasa's execute route: each message goes as it comes,
+    shaped like a reply, and nothing is left collected."""
+    sent: list[tuple[str, list[str]]] = []
+
+    async def send(customer: str, texts: list[str]) -> list[str]:
+        sent.append((customer, texts))
+        return ["SM1"]
+
+    output = SendingOutput(send)
+    await output.send_response(CUSTOMER, {"text": "**Reminder**: Tue 10am."})
+    await output.send_response(CUSTOMER, {"text": "Which time?", "buttons": TIMES})
+    assert sent == [
+        (CUSTOMER, ["Reminder: Tue 10am."]),
+        (CUSTOMER, ["Which time? Reply 1 for 9:00am or 2 for 10:00am."]),
+    ]
+    assert output.texts == [] and output.results == ["SM1", "SM1"]
 
 
 async def test_only_the_last_messages_buttons_are_what_a_number_picks() -> None:

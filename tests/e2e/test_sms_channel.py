@@ -19,8 +19,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from redisio import keys as redis_keys
+from tests.actions.trackers import mdy, next_weekday
 from tools.harness.redis_server import RedisServer
-from tools.harness.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack
+from tools.harness.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack, http
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,52 @@ def test_booking_by_text_offers_numbered_times_and_books(stack: SmsStack) -> Non
     assert check.startswith("Cleaning for Sam Lee, Sat")
     stack.text(phone, "y")
     assert stack.replies(phone, 4)[-1]["body"].startswith("Booked: Sat")
+
+
+def test_a_reminder_the_business_sends_goes_out_by_sms_and_c_confirms_it(
+    stack: SmsStack,
+) -> None:
+    """Rasa's execute route with `output_channel=twilio_sms` texts the customer:
+    without it, the reminder reached no phone."""
+    phone = customer(50)
+    day = next_weekday(1)
+    stack.text(phone, f"book a cleaning {mdy(day)} at 10am, name is Sam Lee")
+    assert "Cleaning for Sam Lee" in stack.replies(phone, 1)[-1]["body"]
+    stack.text(phone, "y")
+    assert stack.replies(phone, 2)[-1]["body"].startswith("Booked:")
+
+    status, body = http(
+        "POST",
+        stack.api(f"/conversations/{phone}/execute") + "&output_channel=twilio_sms",
+        {"name": "action_remind_appointment"},
+    )
+    assert status == 200, body
+    reminder = stack.replies(phone, 3)[-1]
+    assert reminder["body"].startswith(
+        "Bright Smile Dental: reminder of your cleaning on Tue"
+    )
+    assert reminder["from"] == BUSINESS
+    assert stack.redis().hgetall(redis_keys.message(phone, reminder["sid"]))
+
+    stack.text(phone, "C")
+    assert stack.replies(phone, 4)[-1]["body"].startswith(
+        "Thanks, you're confirmed for Tue"
+    )
+
+
+def test_a_reminder_to_an_opted_out_number_is_not_sent(stack: SmsStack) -> None:
+    phone = customer(51)
+    stack.text(phone, "hi")
+    stack.replies(phone, 1)
+    stack.text(phone, "STOP")
+    sent_before = len(stack.settled(phone))
+    status, body = http(
+        "POST",
+        stack.api(f"/conversations/{phone}/execute") + "&output_channel=twilio_sms",
+        {"name": "utter_greet"},
+    )
+    assert status == 200, body
+    assert len(stack.settled(phone)) == sent_before
 
 
 # --- the webhook's gate: signature, validation -----------------------------------
