@@ -129,25 +129,28 @@ def clean_name(text: str) -> str | None:
     return " ".join(w[:1].upper() + w[1:] for w in name.split())
 
 
+def _trailing_name(text: str) -> tuple[str, int] | None:
+    """The name a text ends with ("..., name is Maria Gomez") and where its lead-in
+    starts; None if it ends with none ("this is urgent")."""
+    match = _NAME_IN_TEXT.search(text)
+    if not match or match.group("name").split()[0].lower() in _NOT_NAME_WORDS:
+        return None
+    name = clean_name(match.group("name"))
+    return (name, match.start()) if name else None
+
+
 def name_in_text(text: str) -> str | None:
     """A name given along with the rest ("book a checkup fri 2pm, name is Maria
     Gomez"), or None."""
-    match = _NAME_IN_TEXT.search(text)
-    if not match:
-        return None
-    words = match.group("name").split()
-    if words[0].lower() in _NOT_NAME_WORDS:
-        return None
-    return clean_name(match.group("name"))
+    found = _trailing_name(text)
+    return found[0] if found else None
 
 
 def without_name(text: str) -> str:
     """The text without a trailing "name is ..." so "June" or "Eve" in a name is
     never read as a date or time."""
-    match = _NAME_IN_TEXT.search(text)
-    if not match or name_in_text(text) is None:
-        return text
-    return text[: match.start()].rstrip(" ,.;")
+    found = _trailing_name(text)
+    return text[: found[1]].rstrip(" ,.;") if found else text
 
 
 def stated_name(text: str) -> str | None:
