@@ -120,19 +120,13 @@ def choose_time(
         picked = None  # "thursday 3pm" is not the "3:00pm" offered for Friday
     if picked:
         start = datetime.fromisoformat(picked).astimezone(biz.timezone)
-        problem = slot_problem(start, service, biz, booked, now)
-        if problem is None:
-            return TimeChoice(start=start)
-        return _alternatives(problem, start, service, booked, biz, now)
+        return refit(start, service, booked, biz, now)
 
     if request is None:
         return TimeChoice(note=NOT_UNDERSTOOD, options=list(offered))
     resolved = resolve_start(request, current, now, biz.timezone)
     if resolved is not None:
-        problem = slot_problem(resolved, service, biz, booked, now)
-        if problem is None:
-            return TimeChoice(start=resolved)
-        return _alternatives(problem, resolved, service, booked, biz, now)
+        return refit(resolved, service, booked, biz, now)
 
     starts = options_for(request, service, biz, booked, now)
     if not starts:
@@ -179,8 +173,8 @@ def refit(
     biz: Business,
     now: datetime,
 ) -> TimeChoice:
-    """A start chosen for one service, checked again for another (a longer one may
-    run past closing): kept if it fits, else why not and the nearest that do."""
+    """A start the customer chose (or chose for another service: a longer one may
+    run past closing): kept if it can be booked, else why not and the nearest."""
     problem = slot_problem(start, service, biz, booked, now)
     if problem is None:
         return TimeChoice(start=start)

@@ -171,11 +171,11 @@ class Persona:
     name: str
     # A change of mind given instead of answering `correction_step`, or None; it
     # changes the time, the service or the name (the corrected_* field set).
-    correction_text: str | None
-    corrected_start: datetime | None
+    correction_text: str | None = None
+    corrected_start: datetime | None = None
     # An FAQ question asked instead of answering this step, and its answer's mark.
-    digression_step: str | None
-    digression: tuple[str, str] | None
+    digression_step: str | None = None
+    digression: tuple[str, str] | None = None
     correction_step: str | None = None
     corrected_service: str | None = None
     corrected_name: str | None = None
@@ -385,10 +385,6 @@ def unbookable_personas() -> list[Persona]:
                 window=False,
                 name_text=name,
                 name=name,
-                correction_text=None,
-                corrected_start=None,
-                digression_step=None,
-                digression=None,
                 kind="unbookable",
                 refused=refused,
                 retry_text=("ok then " if i % 2 else "") + retry_text,
@@ -435,10 +431,6 @@ def existing_customer_personas() -> list[Persona]:
             window=window,
             name_text=name,
             name=name,
-            correction_text=None,
-            corrected_start=None,
-            digression_step=None,
-            digression=None,
             existing=existing,
         )
         if i < 30:
