@@ -85,7 +85,8 @@ def not_found(path: str) -> web.Response:
 
 
 def authenticate(request: web.Request, state: EmulatorState) -> web.Response | None:
-    """Basic auth with AccountSid:AuthToken, compared in constant time."""
+    """Basic auth with AccountSid:AuthToken, compared in constant time; on a path
+    with an AccountSid (not the v1 APIs'), it must be the caller's own."""
     user = password = ""
     header = request.headers.get("Authorization", "")
     if header:
@@ -105,7 +106,9 @@ def authenticate(request: web.Request, state: EmulatorState) -> web.Response | N
             401,
             headers={"WWW-Authenticate": 'Basic realm="Twilio API"'},
         )
-    path_sid = request.match_info["account_sid"]
+    path_sid = request.match_info.get("account_sid")
+    if path_sid is None:
+        return None
     if not ACCOUNT_SID_RE.match(path_sid) or path_sid != user:
         return not_found(request.path)
     return None
@@ -168,14 +171,15 @@ def _store(state: EmulatorState, form: MultiDictProxy[Any]) -> StoredMessage:
     )
 
 
-async def _latency(state: EmulatorState) -> None:
+async def latency(state: EmulatorState) -> None:
+    """The configured delay before each REST answer."""
     if state.settings.latency_ms:
         await asyncio.sleep(state.settings.latency_ms / 1000)
 
 
 async def create_message(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    await _latency(state)
+    await latency(state)
     if (denied := authenticate(request, state)) is not None:
         return denied
     form = await request.post()
@@ -194,19 +198,19 @@ async def create_message(request: web.Request) -> web.Response:
         return error_response(20500, "Internal Server Error", 500)
     msg = _store(state, form)
     return web.json_response(
-        message_resource(msg), status=201, headers=_request_id_header()
+        message_resource(msg), status=201, headers=request_id_header()
     )
 
 
 async def fetch_message(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    await _latency(state)
+    await latency(state)
     if (denied := authenticate(request, state)) is not None:
         return denied
     msg = state.log.get(request.match_info["message_sid"])
     if msg is None:
         return not_found(request.path)
-    return web.json_response(message_resource(msg), headers=_request_id_header())
+    return web.json_response(message_resource(msg), headers=request_id_header())
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -217,7 +221,7 @@ async def list_messages(request: web.Request) -> web.Response:
     emulated.
     """
     state = request.app[STATE]
-    await _latency(state)
+    await latency(state)
     if (denied := authenticate(request, state)) is not None:
         return denied
     to = request.query.get("To")
@@ -244,11 +248,11 @@ async def list_messages(request: web.Request) -> web.Response:
             "start": 0,
             "uri": uri,
         },
-        headers=_request_id_header(),
+        headers=request_id_header(),
     )
 
 
-def _request_id_header() -> dict[str, Any]:
+def request_id_header() -> dict[str, Any]:
     return {"Twilio-Request-Id": new_sid("RQ")}
 
 

@@ -7,12 +7,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tools.emulator.resources import is_e164
+
 # Fixed test credentials, used when neither an option nor TWILIO_* env vars give any.
 DEFAULT_ACCOUNT_SID = "AC" + "e1" * 16
 DEFAULT_AUTH_TOKEN = "0123456789abcdef" * 2
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:5005/webhooks/twilio_sms/webhook"
 # A fictional sender the emulator uses for Messaging Service sends with no sticky sender.
 DEFAULT_SERVICE_NUMBER = "+15550100000"
+#: Default of a number's and a service's inbound URL: the URL inbound texts are
+#: signed over (`signing_url`, else `webhook_url`), since on Twilio the number's
+#: "A message comes in" URL is the one it calls and signs.
+INBOUND_URL = "inbound"
 
 ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 SERVICE_SID_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -46,6 +52,15 @@ class EmulatorConfig:
     opt_out_tracking: bool = True
     webhook_timeout_s: float = 15.0
     callback_timeout_s: float = 15.0
+    # What the account owns, as its read-only REST routes show it (`inventory`):
+    # incoming numbers (E.164), those of them that cannot send or receive SMS, and
+    # the "A message comes in" URL of each (None: no webhook). With
+    # `messaging_service_sid`, that service exists too and holds every number.
+    numbers: tuple[str, ...] = ()
+    sms_incapable: frozenset[str] = frozenset()
+    number_sms_url: str | None = INBOUND_URL
+    service_inbound_url: str | None = INBOUND_URL
+    service_uses_number_webhooks: bool = False
 
     def __post_init__(self) -> None:
         if not ACCOUNT_SID_RE.match(self.account_sid):
@@ -60,6 +75,22 @@ class EmulatorConfig:
         if self.latency_ms < 0 or self.status_delay_ms < 0:
             raise ConfigError("latency_ms and status_delay_ms must be >= 0")
         object.__setattr__(self, "failures", normalise_failures(self.failures))
+        self._check_inventory()
+
+    def _check_inventory(self) -> None:
+        """Numbers in E.164, URLs http(s); the `INBOUND_URL` defaults resolved."""
+        if bad := [n for n in self.numbers if not is_e164(n)]:
+            raise ConfigError(f"numbers must be E.164, got {bad}")
+        if stray := sorted(self.sms_incapable - set(self.numbers)):
+            raise ConfigError(f"sms_incapable numbers {stray} are not in numbers")
+        inbound = self.signing_url or self.webhook_url
+        for key in ("number_sms_url", "service_inbound_url"):
+            value = getattr(self, key)
+            if value == INBOUND_URL:
+                object.__setattr__(self, key, value := inbound)
+            if value is not None and not value.startswith(("http://", "https://")):
+                raise ConfigError(f"{key} must be an http(s) URL or None")
+        object.__setattr__(self, "numbers", tuple(dict.fromkeys(self.numbers)))
 
 
 def normalise_code(code: str) -> str:

@@ -1,5 +1,6 @@
 """`/_emulator/*`: what Twilio does on its own (inbound texts) and what tests need
-(runtime knobs, the sent-message log). Loopback only, no auth."""
+(runtime knobs, the sent-message log, the account's numbers and services). Loopback
+only, no auth."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tools.emulator.config import (
     normalise_failures,
 )
 from tools.emulator.delivery import Delivery, post_signed, store_message
+from tools.emulator.inventory import number_json, service_json
 from tools.emulator.resources import (
     InboundMedia,
     inbound_form,
@@ -263,6 +265,36 @@ async def clear_messages(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def list_numbers(request: web.Request) -> web.Response:
+    numbers = request.app[STATE].inventory.numbers.values()
+    return web.json_response({"numbers": [number_json(n) for n in numbers]})
+
+
+async def post_number(request: web.Request) -> web.Response:
+    """Change a number the account owns (its webhook, capabilities), or buy one."""
+    inventory = request.app[STATE].inventory
+    try:
+        number = inventory.update_number(await read_json(request))
+    except ConfigError as exc:
+        return json_error(str(exc))
+    return web.json_response(number_json(number))
+
+
+async def list_services(request: web.Request) -> web.Response:
+    services = request.app[STATE].inventory.services.values()
+    return web.json_response({"services": [service_json(s) for s in services]})
+
+
+async def post_service(request: web.Request) -> web.Response:
+    """Change a Messaging Service (inbound URL, sender pool), or create one."""
+    inventory = request.app[STATE].inventory
+    try:
+        service = inventory.update_service(await read_json(request))
+    except ConfigError as exc:
+        return json_error(str(exc))
+    return web.json_response(service_json(service))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/health", health)
     app.router.add_get("/_emulator/config", get_config)
@@ -270,3 +302,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_emulator/inbound", inbound)
     app.router.add_get("/_emulator/messages", list_messages)
     app.router.add_delete("/_emulator/messages", clear_messages)
+    app.router.add_get("/_emulator/numbers", list_numbers)
+    app.router.add_post("/_emulator/numbers", post_number)
+    app.router.add_get("/_emulator/services", list_services)
+    app.router.add_post("/_emulator/services", post_service)

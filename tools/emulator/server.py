@@ -3,7 +3,8 @@ signed inbound webhooks and status callbacks, and a few `/_emulator/*` routes fo
 
 Run it with `python -m tools.emulator --help`; embed it with `running_emulator(config)`
 (both importable from `tools.emulator`).
-Point twilio-python at it with `client.api.base_url = <base url>`.
+Point twilio-python at it with `client.api.base_url = <base url>` (and, for the
+Messaging Services API, `client.messaging.base_url = <base url>`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from tools.emulator import api, control
+from tools.emulator import account_api, api, control
 from tools.emulator.config import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     DEFAULT_WEBHOOK_URL,
+    INBOUND_URL,
     ConfigError,
     EmulatorConfig,
     parse_failures,
@@ -44,6 +46,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     state = EmulatorState(config or EmulatorConfig())
     app[STATE] = state
     api.add_routes(app)
+    account_api.add_routes(app)
     control.add_routes(app)
 
     async def start(_: web.Application) -> None:
@@ -100,6 +103,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--undeliverable", default="+15005550006", help="comma-separated numbers")
     add("--no-opt-out-tracking", action="store_true", help="ignore inbound STOP")
     add("--seed", type=int, default=None, help="seed of the failure draws")
+    add(
+        "--numbers",
+        default=env.get("TWILIO_NUMBERS", ""),
+        help="numbers the account owns, comma-separated E.164 (default $TWILIO_NUMBERS)",
+    )
+    add("--sms-incapable", default="", help="those of --numbers without SMS")
+    add(
+        "--number-sms-url",
+        default=INBOUND_URL,
+        help='each number\'s "A message comes in" URL (default: the URL inbound '
+        'texts are signed over; "none" for no webhook)',
+    )
+    add(
+        "--service-inbound-url",
+        default=INBOUND_URL,
+        help="the --messaging-service-sid's inbound request URL (default as above)",
+    )
+    add(
+        "--service-uses-number-webhooks",
+        action="store_true",
+        help="the service defers to each number's own webhook",
+    )
     add("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -118,7 +143,16 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         undeliverable=parse_numbers(args.undeliverable),
         opt_out_tracking=not args.no_opt_out_tracking,
         seed=args.seed,
+        numbers=tuple(sorted(parse_numbers(args.numbers))),
+        sms_incapable=parse_numbers(args.sms_incapable),
+        number_sms_url=_url_option(args.number_sms_url),
+        service_inbound_url=_url_option(args.service_inbound_url),
+        service_uses_number_webhooks=args.service_uses_number_webhooks,
     )
+
+
+def _url_option(value: str) -> str | None:
+    return None if value.strip().lower() in ("", "none") else value.strip()
 
 
 def banner(config: EmulatorConfig, base_url: str) -> str:
@@ -134,7 +168,9 @@ def banner(config: EmulatorConfig, base_url: str) -> str:
             f"  AuthToken  {config.auth_token}   ({source})",
             f"  inbound -> {config.webhook_url}",
             f"  signed over {config.signing_url or config.webhook_url}",
+            f"  numbers    {', '.join(config.numbers) or '(none)'}",
             f'  twilio-python: client.api.base_url = "{base_url}"',
+            f'                 client.messaging.base_url = "{base_url}"',
             f"  phone: python -m tools.phone --emulator {base_url} --from +1… --to +1…",
         ]
     )

@@ -1,4 +1,5 @@
-"""The emulator's memory: sent messages (with long-poll), runtime knobs, tasks."""
+"""The emulator's memory: sent messages (with long-poll), runtime knobs, the
+account's numbers and services, tasks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from tools.emulator.config import EmulatorConfig
+from tools.emulator.inventory import Inventory
 from tools.emulator.resources import StoredMessage
 
 logger = logging.getLogger(__name__)
@@ -135,6 +137,8 @@ class EmulatorState:
         self.settings = RuntimeSettings.from_config(config)
         self.rng = random.Random(config.seed)
         self.log = MessageLog()
+        # The account's numbers and services (what its read-only routes show).
+        self.inventory = Inventory.from_config(config)
         # (customer, business number) pairs after the customer texted STOP.
         self.opt_outs: set[tuple[str, str]] = set()
         # Sticky sender for Messaging Service sends: last number the customer texted.
