@@ -49,6 +49,10 @@ import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS
 failed-sends: install  ## replies not delivered and texts given up on [ARGS=--json|--show-text]
 	@$(BIN)/python -m tools.failed_sends $(ARGS)
 
+.PHONY: check-credentials
+check-credentials: install  ## ask Twilio whether the account, numbers (or Messaging Service) and webhooks match the settings
+	@$(BIN)/python -m tools.check_credentials
+
 shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install
 	@scripts/run.sh shell
