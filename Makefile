@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends send send-reminders test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,13 @@ import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS
 	@scripts/redis.sh install
 	@scripts/redis.sh start >/dev/null
 	$(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
+
+send: install  ## text a customer from the business (`make run` up): make send TO=+14155552671 MSG="..." [ARGS=--urgent]
+	@test -n "$(TO)" || { echo 'usage: make send TO=+14155552671 MSG="Your order is ready"'; exit 2; }
+	@$(BIN)/python -m tools.send --to "$(TO)" $(if $(MSG),--message "$(MSG)") $(ARGS)
+
+send-reminders: install  ## text tomorrow's reminders (one per appointment, skips opted-out numbers and quiet hours)
+	@$(BIN)/python -m tools.send_reminders $(ARGS)
 
 failed-sends: install  ## replies not delivered and texts given up on [ARGS=--json|--show-text]
 	@$(BIN)/python -m tools.failed_sends $(ARGS)
@@ -113,15 +120,15 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions connectors stores tools tests scripts bench redisio replytext policies
-	$(BIN)/ruff format --check actions connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff check actions api connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff format --check actions api connectors stores tools tests scripts bench redisio replytext policies
 
 typecheck: install  ## mypy on the servers' code (settings in pyproject.toml)
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format actions connectors stores tools tests scripts bench redisio replytext policies
-	$(BIN)/ruff check --fix actions connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff format actions api connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff check --fix actions api connectors stores tools tests scripts bench redisio replytext policies
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)

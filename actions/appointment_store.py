@@ -40,6 +40,8 @@ class Appointment:
     start: datetime
     end: datetime
     status: str
+    #: The start time a reminder went out for (a moved appointment gets another).
+    reminded_for: str | None = None
 
     @property
     def active(self) -> bool:
@@ -96,6 +98,23 @@ class AppointmentStore:
     async def get(self, appointment_id: str) -> Appointment | None:
         fields = await self._redis.hgetall(redis_keys.appointment(appointment_id))
         return self._from_hash(fields) if fields else None
+
+    async def starting_between(
+        self, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        """Active appointments starting in [start, end), soonest first."""
+        ids = await self._redis.zrangebyscore(
+            redis_keys.APPOINTMENT_SCHEDULE, start.timestamp(), f"({end.timestamp()}"
+        )
+        found = [await self.get(i) for i in ids]
+        return [a for a in found if a and a.active]
+
+    async def mark_reminded(self, appointment: Appointment) -> None:
+        await self._redis.hset(
+            redis_keys.appointment(appointment.id),
+            "reminded_for",
+            appointment.start.isoformat(),
+        )
 
     async def upcoming(self, customer: str, now: datetime) -> list[Appointment]:
         """Active appointments that have not ended yet, soonest first."""
@@ -169,4 +188,5 @@ class AppointmentStore:
             start=datetime.fromisoformat(f["start"]).astimezone(self._tz),
             end=datetime.fromisoformat(f["end"]).astimezone(self._tz),
             status=f["status"],
+            reminded_for=f.get("reminded_for"),
         )

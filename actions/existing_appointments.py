@@ -41,12 +41,28 @@ async def next_appointment(customer: str, biz: Business) -> Appointment | None:
     return upcoming[0] if upcoming else None
 
 
+async def appointment_in_context(tracker: Tracker, biz: Business) -> Appointment | None:
+    """The appointment the business texted about (`appointment_id`, set by the
+    outbound API with a reminder), while it is still upcoming; else the next one."""
+    wanted = tracker.get_slot("appointment_id")
+    if wanted:
+        found = await redis_stores.appointments().get(str(wanted))
+        if (
+            found is not None
+            and found.active
+            and found.customer == tracker.sender_id
+            and found.end > biz.now()
+        ):
+            return found
+    return await next_appointment(tracker.sender_id, biz)
+
+
 async def appointment_or_say_none(
     dispatcher: CollectingDispatcher, tracker: Tracker, biz: Business
 ) -> Appointment | None:
     """The appointment an action about "my appointment" acts on; with none, the
     customer is told so (the caller only returns its slot resets)."""
-    appointment = await next_appointment(tracker.sender_id, biz)
+    appointment = await appointment_in_context(tracker, biz)
     if appointment is None:
         say(dispatcher, NO_APPOINTMENT)
     return appointment
@@ -96,7 +112,7 @@ class ValidateRescheduleForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         """Nothing to ask when there is nothing to move: the form ends at once."""
-        if await next_appointment(tracker.sender_id, business()) is None:
+        if await appointment_in_context(tracker, business()) is None:
             return []
         return domain_slots
 
@@ -124,7 +140,7 @@ class ValidateRescheduleForm(FormValidationAction):
     ) -> dict[str, Any]:
         biz = business()
         now = biz.now()
-        appointment = await next_appointment(tracker.sender_id, biz)
+        appointment = await appointment_in_context(tracker, biz)
         if appointment is None:
             return {"new_time": None}
         service = biz.service_or_first(appointment.service)
@@ -147,7 +163,7 @@ class ActionAskNewTime(Action):
         if not tracker.get_slot("booking_note") and not tracker.get_slot(
             "offered_options"
         ):
-            appointment = await next_appointment(tracker.sender_id, business())
+            appointment = await appointment_in_context(tracker, business())
             if appointment:
                 question = f"You have a {describe(appointment, business())}. {question}"
         return ask_for_time(dispatcher, tracker, "appointment", question)
@@ -273,7 +289,7 @@ class ActionRemindAppointment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         biz = business()
-        appointment = await next_appointment(tracker.sender_id, biz)
+        appointment = await appointment_in_context(tracker, biz)
         if appointment is None:
             return []
         say(

@@ -8,6 +8,8 @@ the channels install one request middleware that closes every route, unknown one
 too, unless the path belongs to a channel that checks its own requests (Twilio's
 signature, the REST channel's secret) or the request carries Rasa's own credential:
 `?token=<RASA_API_TOKEN>` or, when Rasa runs with `--jwt-secret`, a valid JWT.
+The business API's routes (`/sms/…`, api/) take one of its API keys in the
+`X-API-Key` header instead, checked here too, unknown paths under it included.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from inspect import isawaitable
+from typing import Protocol
 
 from sanic import Sanic, response
 from sanic.request import Request
@@ -29,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "RASA_API_TOKEN"  # noqa: S105 - a variable name
 MIN_SECRET_LENGTH = 16
+API_KEY_HEADER = "X-API-Key"
 
 
 def api_token(
@@ -59,12 +63,44 @@ def _denied(status: int, message: str) -> HTTPResponse:
     )
 
 
+class KeyNames(Protocol):
+    def name_of(self, given: str | None) -> str | None: ...
+
+
 class Guard:
     """The app-wide request middleware; channels add the paths they check."""
 
     def __init__(self, token: str | None) -> None:
         self.token = token
         self.self_checked: set[str] = set()
+        self.keyed: dict[str, KeyNames] = {}
+
+    def require_key(self, prefix: str, keys: KeyNames) -> None:
+        """Paths under `prefix` need one of `keys` in X-API-Key; the key's name
+        is left in `request.ctx.api_key` for rate limits and logs."""
+        self.keyed[prefix.rstrip("/") + "/"] = keys
+
+    def _keys_for(self, path: str) -> KeyNames | None:
+        for prefix, keys in self.keyed.items():
+            if path.startswith(prefix) or path == prefix.rstrip("/"):
+                return keys
+        return None
+
+    @staticmethod
+    def _check_key(request: Request, keys: KeyNames) -> HTTPResponse | None:
+        name = keys.name_of(request.headers.get(API_KEY_HEADER))
+        if name is None:
+            return response.json(
+                {
+                    "error": "unauthorized",
+                    "detail": f"an API key is required in the {API_KEY_HEADER} "
+                    "header (one of SMS_API_KEYS)",
+                },
+                status=401,
+                headers={"WWW-Authenticate": API_KEY_HEADER},
+            )
+        request.ctx.api_key = name
+        return None
 
     def open_prefix(self, prefix: str) -> None:
         self.self_checked.add(prefix.rstrip("/") + "/")
@@ -75,6 +111,9 @@ class Guard:
         )
 
     async def __call__(self, request: Request) -> HTTPResponse | None:
+        keys = self._keys_for(request.path)
+        if keys is not None:
+            return self._check_key(request, keys)
         if self._self_checked(request.path):
             return None
         if self.token is not None and same_secret(

@@ -109,25 +109,31 @@ def _sid(
     return value
 
 
-def _e164(form: Mapping[str, str], name: str) -> str:
-    """A valid number in canonical E.164 form, the customer's identity.
+def canonical_e164(value: str) -> str | None:
+    """`value` if it is a possible number in canonical E.164 form, else None.
 
     "+1 (617) 555-1212" and "+16175551212" must not become two conversations,
     and Twilio always sends the canonical form, so anything else is rejected.
     "Possible" (right length for its country), not "valid": phonenumbers' numbering
     plans lag behind new ranges, and a real customer must never get a 400.
     """
-    value = _field(form, name, required=True) or ""
-    reason = f"{name} is not an E.164 phone number: {_show(value)}"
     if not value.startswith("+") or len(value) > 16:
-        raise InvalidInbound(reason)
+        return None
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise InvalidInbound(reason) from None
+        return None
     canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if canonical != value or not phonenumbers.is_possible_number(number):
-        raise InvalidInbound(reason)
+        return None
+    return value
+
+
+def _e164(form: Mapping[str, str], name: str) -> str:
+    """A valid number in canonical E.164 form, the customer's identity."""
+    value = _field(form, name, required=True) or ""
+    if canonical_e164(value) is None:
+        raise InvalidInbound(f"{name} is not an E.164 phone number: {_show(value)}")
     return value
 
 

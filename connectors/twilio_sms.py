@@ -20,6 +20,12 @@ from redis.asyncio import Redis
 from sanic import Blueprint, Sanic
 
 import redisio
+from api.handoff import Handoffs
+from api.outbound import Outbound
+from api.routes import PREFIX as API_PREFIX
+from api.routes import BusinessApi, add_routes
+from api.settings import ApiSettings
+from api.tasks import ApiTasks
 from connectors import access, compat, process_exit
 from connectors.conversations import RasaConversations
 from connectors.inactivity import Inactivity
@@ -35,6 +41,9 @@ from stores.contacts import ContactStore
 __all__ = ["MAX_BODY_BYTES", "TwilioSmsInput"]
 
 logger = logging.getLogger(__name__)
+
+#: Where Twilio's webhook and delivery callbacks are (connectors/settings.py).
+PREFIX = "/webhooks/twilio_sms"
 
 #: Seconds Sanic waits for requests in flight at shutdown (its default is 15, more
 #: than a whole 10 s stop budget). An unfinished REST turn is cut; an SMS turn is
@@ -52,12 +61,23 @@ class TwilioSmsInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls(SmsSettings.from_credentials(credentials))
 
-    def __init__(self, settings: SmsSettings) -> None:
+    def __init__(
+        self, settings: SmsSettings, api_settings: ApiSettings | None = None
+    ) -> None:
         self.settings = settings
+        self.api_settings = api_settings or ApiSettings.from_env()
         self.webhook = SmsWebhook(settings)
         self.sender: TwilioSender | None = None
         self.worker: SmsWorker | None = None
         self.conversations: RasaConversations | None = None
+        self.api: BusinessApi | None = None
+        self.api_tasks: ApiTasks | None = None
+
+    def url_prefix(self) -> str:
+        """Rasa mounts a channel's blueprint under /webhooks/<this>; "/" mounts it
+        at the root, so the blueprint holds both /webhooks/twilio_sms/… (Twilio)
+        and the business API's /sms/… (api/routes.py)."""
+        return "/"
 
     @property
     def redis(self) -> Redis | None:
@@ -102,6 +122,15 @@ class TwilioSmsInput(InputChannel):
             float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT), GRACEFUL_SHUTDOWN_SECONDS
         )
         await self.worker.start()
+        outbound = Outbound(
+            self.settings, self.api_settings, redis, self.sender, self.conversations
+        )
+        self.api = BusinessApi(
+            outbound,
+            Handoffs(self.settings, redis, self.sender, self.conversations),
+        )
+        self.api_tasks = ApiTasks(outbound, self.api_settings, redis)
+        self.api_tasks.start()
         logger.info(
             "twilio_sms: webhook %s%s, sending through %s",
             self.settings.public_url,
@@ -115,6 +144,8 @@ class TwilioSmsInput(InputChannel):
         `asyncio.wait` with a timeout, not `wait_for`: on Python 3.10 `wait_for`
         waits for a timed-out close to finish cancelling, which may never happen.
         """
+        if self.api_tasks:
+            await self.api_tasks.stop()
         if self.worker:
             await self.worker.stop()
         closing = [self.sender.close()] if self.sender else []
@@ -161,11 +192,21 @@ class TwilioSmsInput(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        bp = self.routes()
+        bp = self.webhook.routes(
+            PREFIX, Blueprint(f"{self.name()}_routes", url_prefix="/")
+        )
+        add_routes(bp, lambda: self.api)
 
         @bp.listener("before_server_start")
         async def guard(app: Sanic, _loop: Any) -> None:
-            access.protect(app, "/webhooks/twilio_sms/")
+            access.protect(app, PREFIX + "/").require_key(
+                API_PREFIX + "/", self.api_settings.keys
+            )
+            if not self.api_settings.keys:
+                logger.warning(
+                    "The business API (/sms/…) has no keys: every request answers "
+                    "401. Set SMS_API_KEYS to use it."
+                )
 
         @bp.listener("after_server_start")
         async def started(app: Sanic, _loop: Any) -> None:
@@ -184,6 +225,6 @@ class TwilioSmsInput(InputChannel):
         return bp
 
     def routes(self) -> Blueprint:
-        """The HTTP routes alone, without the server's lifecycle: what in-process
-        tests mount (tests/connectors/test_routes.py), with start() and stop()."""
+        """The webhook's routes alone, without the server's lifecycle: what
+        in-process tests mount (tests/connectors/test_routes.py) under PREFIX."""
         return self.webhook.routes()

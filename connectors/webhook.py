@@ -118,22 +118,23 @@ class SmsWebhook:
         self.inbox = Inbox(self.redis, self.settings.dedupe_hours * 3600)
         return self.redis
 
-    def routes(self) -> Blueprint:
-        """Mounted under /webhooks/twilio_sms by whoever serves them."""
-        bp = Blueprint("twilio_sms_webhook", __name__)
+    def routes(self, prefix: str = "", bp: Blueprint | None = None) -> Blueprint:
+        """Mounted under /webhooks/twilio_sms by whoever serves them, or added to
+        `bp` with that `prefix` (the Rasa server's blueprint, which has more)."""
+        bp = bp or Blueprint("twilio_sms_webhook", __name__)
 
-        @bp.route("/", methods=["GET"])
+        @bp.route(prefix + "/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:
             return await self.health()
 
         # stream=True: the body is not read before the handler, which caps it.
-        @bp.route("/webhook", methods=["POST"], stream=True)
+        @bp.route(prefix + "/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             if not await read_body(request):
                 return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
             return await self.receive(request)
 
-        @bp.route("/status", methods=["POST"], stream=True)
+        @bp.route(prefix + "/status", methods=["POST"], stream=True)
         async def delivery(request: Request) -> HTTPResponse:
             if not await read_body(request):
                 return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")

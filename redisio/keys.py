@@ -202,3 +202,26 @@ HANDOFF = "{handoff}"
 HANDOFF_REQUESTS = f"{HANDOFF}:requests"
 #: Hash: customer -> the pending request (JSON).
 HANDOFF_PENDING = f"{HANDOFF}:pending"
+
+
+# --- the business API (api/) ---
+def api_bucket(key_name: str) -> str:
+    """Hash: one API key's token bucket (rate_limit.py); expires once full again."""
+    return f"{PREFIX}:api:bucket:{key_name}"
+
+
+def api_idempotency(key_name: str, digest: str) -> str:
+    """String: one idempotency key's request and answer, for 24 hours
+    (api/idempotency.py). `digest` is a hash of the caller's key."""
+    return f"{PREFIX}:api:idem:{key_name}:{digest}"
+
+
+#: Texts the business asked to send once quiet hours end (api/deferred.py); one
+#: hash tag, so a claim moves a job between the zsets in one script.
+DEFERRED = f"{PREFIX}:{{deferred}}"
+#: Zset: job id -> when it may go.
+DEFERRED_DUE = f"{DEFERRED}:due"
+#: Zset: job id -> when a worker took it (back to due if that worker died).
+DEFERRED_TAKEN = f"{DEFERRED}:taken"
+#: Hash: job id -> the request (JSON).
+DEFERRED_JOBS = f"{DEFERRED}:jobs"

@@ -80,3 +80,7 @@ TRACKER_TRIM_SESSIONS = Lua("trim_sessions")
 LOCK_TICKET = Lua("lock_ticket")
 # Appointments (actions/appointment_store.py).
 APPOINTMENT_PLACE = Lua("appointments_place")
+# The business API (api/): rate limit and deferred texts.
+RATE_TAKE = Lua("rate_take")
+IDEMPOTENCY = Lua("idempotency")
+OUTBOUND_DUE = Lua("outbound_due")

@@ -45,6 +45,10 @@ BOUNDED: tuple[tuple[str, str], ...] = (
     ("{appointments}:*", "the appointment book (docs/deployment.md, retention)"),
     ("{handoff}:pending", "one field per conversation waiting for staff"),
     ("{handoff}:requests", "stream of hand-off requests, XADD MAXLEN"),
+    # The business API: texts waiting for quiet hours to end, removed once sent.
+    ("sms:{deferred}:due", "one member per text waiting for sending hours"),
+    ("sms:{deferred}:taken", "one member per waiting text a worker is sending"),
+    ("sms:{deferred}:jobs", "one field per waiting text; deleted once sent"),
 )
 
 

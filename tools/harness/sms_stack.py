@@ -32,6 +32,8 @@ ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "e2e-auth-token"  # noqa: S105 - the emulator's test token
 API_TOKEN = "e2e-rasa-api-token-0123456789"  # noqa: S105 - Rasa's HTTP API, tests only
 BUSINESS = "+15017122661"
+#: The business API's key in every stack (SMS_API_KEYS), named "e2e".
+SMS_API_KEY = "e2e-sms-api-key-0123456789"  # noqa: S105 - tests only
 BIN = ROOT / ".venv" / "bin"
 #: Rasa's own Twilio channel, Twilio's host pointed at the emulator: the bench's R.
 BASELINE_CHANNEL = "bench.baseline_channel.RedirectedTwilioInput"
@@ -104,6 +106,9 @@ class SmsStack:
     action_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    #: The Rasa servers' environment for the business API (api/settings.py); by
+    #: default one key and no quiet hours, so tests pass at any time of day.
+    api_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def redis_url(self) -> str:
@@ -134,6 +139,12 @@ class SmsStack:
     def api(self, path: str) -> str:
         """A Rasa HTTP API URL of this stack, with its token."""
         return with_token(self.public_url + path)
+
+    def business_api(
+        self, method: str, path: str, body: Any = None, key: str = SMS_API_KEY
+    ) -> tuple[int, Any]:
+        """A request to the business API (/sms/…) with its key."""
+        return http(method, self.public_url + path, body, headers={"X-API-Key": key})
 
     # --- processes ---------------------------------------------------------------
 
@@ -257,9 +268,16 @@ class SmsStack:
                 str(endpoints),
             ]
             + (["--debug"] if self.debug else []),
-            {"SANIC_WORKERS": str(self.sanic_workers)}
-            if self.sanic_workers > 1
-            else {},
+            {
+                "SMS_API_KEYS": f"e2e:{SMS_API_KEY}",
+                "SMS_SEND_HOURS": "00:00-24:00",
+                **self.api_env,
+                **(
+                    {"SANIC_WORKERS": str(self.sanic_workers)}
+                    if self.sanic_workers > 1
+                    else {}
+                ),
+            },
         )
         wait_for(
             f"http://127.0.0.1:{port}/webhooks/{self.channel}/", [self.processes[name]]

@@ -1,0 +1,88 @@
+"""The business API's HTTP routes, on the Rasa server next to the SMS webhook.
+
+Every path under /sms/ needs an API key (connectors/access.py checks it before a
+route runs); bodies are capped before they are read. The routes only translate
+HTTP: the work is in api/outbound.py and api/handoff.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from api.errors import ApiError
+from api.handoff import Handoffs
+from api.outbound import Outbound
+from api.outbound_request import parse_body
+from connectors.webhook import read_body
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/sms"
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class BusinessApi:
+    outbound: Outbound
+    handoffs: Handoffs
+
+
+def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
+    """`api()` is None until the channel has started (then: 503)."""
+
+    def route(
+        path: str, method: str
+    ) -> Callable[[Callable[..., Awaitable[HTTPResponse]]], Any]:
+        def wrap(handler: Callable[..., Awaitable[HTTPResponse]]) -> Any:
+            async def run(request: Request, **params: str) -> HTTPResponse:
+                started = api()
+                if started is None:
+                    return ApiError(503, "starting", "starting up; retry").response()
+                if method == "POST" and not await read_body(request, MAX_BODY_BYTES):
+                    return ApiError(
+                        413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes"
+                    ).response()
+                try:
+                    return await handler(request, started, **params)
+                except ApiError as err:
+                    return err.response()
+
+            run.__name__ = handler.__name__
+            return bp.route(PREFIX + path, methods=[method], stream=method == "POST")(
+                run
+            )
+
+        return wrap
+
+    @route("/outbound", "POST")
+    async def outbound(request: Request, started: BusinessApi) -> HTTPResponse:
+        data = parse_body(request.body)
+        key_name = getattr(request.ctx, "api_key", None)
+        if key_name is None:  # mounted without the guard: never open
+            raise ApiError(401, "unauthorized", "an API key is required")
+        answer, headers = await started.outbound.handle(key_name, data)
+        return response.json(answer.body, status=answer.status, headers=headers)
+
+    @route("/handoff", "GET")
+    async def handoff_list(request: Request, started: BusinessApi) -> HTTPResponse:
+        return response.json({"waiting": await started.handoffs.waiting()})
+
+    @route("/handoff/<conversation_id>/reply", "POST")
+    async def handoff_reply(
+        request: Request, started: BusinessApi, conversation_id: str
+    ) -> HTTPResponse:
+        body = await started.handoffs.reply(conversation_id, request.body)
+        return response.json(body, status=202)
+
+    @route("/handoff/<conversation_id>/resume", "POST")
+    async def handoff_resume(
+        request: Request, started: BusinessApi, conversation_id: str
+    ) -> HTTPResponse:
+        return response.json(await started.handoffs.resume(conversation_id))
