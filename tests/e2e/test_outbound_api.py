@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -24,44 +24,13 @@ from actions.appointment_store import Appointment, AppointmentStore, SlotTaken
 from actions.business import business
 from redisio import RedisSettings
 from redisio import keys as redis_keys
-from tools.harness.redis_server import RedisServer
+from tests.e2e.conftest import LIMITED_KEY
 from tools.harness.sms_stack import BIN, BUSINESS, ROOT, SMS_API_KEY, SmsStack, http
 
-LIMITED_KEY = "e2e-limited-key-0123456789abc"  # noqa: S105 - tests only
 
-
-def quiet_for_two_hours() -> str:
-    now = datetime.now(timezone.utc)
-    return f"{now + timedelta(hours=2):%H:%M}-{now - timedelta(minutes=1):%H:%M}"
-
-
-QUIET_NOW = quiet_for_two_hours()
-
-
-@pytest.fixture(scope="module")
-def stack(
-    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SmsStack]:
-    sms = SmsStack(
-        redis_server,
-        tmp_path_factory.mktemp("outbound"),
-        ingress=True,
-        db=9,
-        api_env={
-            "SMS_API_KEYS": f"e2e:{SMS_API_KEY},limited:{LIMITED_KEY}",
-            "SMS_API_RATE_PER_MINUTE": "60",
-            "SMS_API_BURST": "20",
-            # Quiet for the next two hours (UTC): the module's first part runs in
-            # quiet hours; sends that must go now say "urgent". The last test
-            # restarts the server with the day open.
-            "SMS_SEND_HOURS": QUIET_NOW,
-            "SMS_TIME_ZONE": "UTC",
-        },
-    )
-    try:
-        yield sms.start()
-    finally:
-        sms.stop()
+@pytest.fixture
+def stack(business_stack: SmsStack) -> SmsStack:
+    return business_stack
 
 
 def customer(n: int) -> str:
@@ -469,7 +438,15 @@ def test_quiet_hours_refuse_or_queue_unless_urgent(stack: SmsStack) -> None:
     )
     assert (status, body["status"]) == (202, "sent"), body
     assert stack.sent_to(phone) == []
-    assert stack.redis().zcard(redis_keys.DEFERRED_DUE) == 1
+    assert queued_job(stack, phone) is not None
+
+
+def queued_job(stack: SmsStack, phone: str) -> str | None:
+    """The id of the text waiting for sending hours to `phone`, if any."""
+    for job_id, raw in stack.redis().hgetall(redis_keys.DEFERRED_JOBS).items():
+        if json.loads(raw)["request"]["to"] == phone:
+            return job_id
+    return None
 
 
 def test_once_the_day_opens_each_waiting_text_goes_once(stack: SmsStack) -> None:
@@ -487,7 +464,8 @@ def test_once_the_day_opens_each_waiting_text_goes_once(stack: SmsStack) -> None
     )
     stack.restart_rasa()
     db = stack.redis()
-    (job,) = db.zrange(redis_keys.DEFERRED_DUE, 0, -1)
+    job = queued_job(stack, customer(40))
+    assert job is not None
     runs = [run_reminders(stack), run_reminders(stack)]
     db.zadd(redis_keys.DEFERRED_DUE, {job: time.time()})
     outputs = [run.communicate(timeout=120)[0] for run in runs]
@@ -507,5 +485,5 @@ def test_once_the_day_opens_each_waiting_text_goes_once(stack: SmsStack) -> None
         m["body"].startswith("Bright Smile Dental: reminder")
         for m in stack.sent_to(OPTED_OUT)
     )
-    assert db.zcard(redis_keys.DEFERRED_DUE) == 0
-    assert not db.exists(redis_keys.DEFERRED_JOBS)
+    assert queued_job(stack, customer(40)) is None
+    assert db.zscore(redis_keys.DEFERRED_DUE, job) is None
