@@ -46,9 +46,9 @@ import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS
 	@scripts/redis.sh start >/dev/null
 	$(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
 
-send: install  ## text a customer from the business (`make run` up): make send TO=+14155552671 MSG="..." [ARGS=--urgent]
-	@test -n "$(TO)" || { echo 'usage: make send TO=+14155552671 MSG="Your order is ready"'; exit 2; }
-	@$(BIN)/python -m tools.send --to "$(TO)" $(if $(MSG),--message "$(MSG)") $(ARGS)
+send: install  ## text a customer from the business (`make run` up): make send TO=+1... MSG="..." or TEMPLATE=reminder [ARGS=--urgent]
+	@test -n "$(TO)" || { echo 'usage: make send TO=+14155552671 MSG="Your order is ready" (or TEMPLATE=reminder)'; exit 2; }
+	@$(BIN)/python -m tools.send --to "$(TO)" $(if $(MSG),--message "$(MSG)") $(if $(TEMPLATE),--template "$(TEMPLATE)") $(ARGS)
 
 send-reminders: install  ## text tomorrow's reminders (one per appointment, skips opted-out numbers and quiet hours)
 	@$(BIN)/python -m tools.send_reminders $(ARGS)

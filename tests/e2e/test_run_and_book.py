@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import select
 import signal
@@ -27,7 +28,7 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 from tests.actions.trackers import local, mdy, next_weekday
 from tests.e2e.run_script import REST_SECRET, ROOT, RunScript
 from tools.harness.redis_server import RedisServer
-from tools.harness.sms_stack import http
+from tools.harness.sms_stack import SMS_API_KEY, http
 from tools.harness.stopping import (
     command_line,
     descendants,
@@ -153,6 +154,67 @@ def test_without_twilio_the_phone_texts_through_the_emulator(
     out = phone.stdout
     assert "< Hi, this is Bright Smile Dental." in out, out + phone.stderr
     assert "We're open" in out and re.search(r"\[\d segments?\]", out), out
+
+
+def make(
+    assistant: RunScript, target: str, *variables: str, key: str = SMS_API_KEY
+) -> subprocess.CompletedProcess[str]:
+    """A make target as an operator runs it, against the test's `make run`."""
+    return subprocess.run(  # noqa: S603 - the project's own Makefile
+        ["make", "-s", target, *variables],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+        env={
+            **os.environ,
+            "SMS_API_KEY": key,
+            "RASA_PORT": str(assistant.rasa_port),
+            "REDIS_URL": assistant.redis_url,
+        },
+    )
+
+
+def test_the_readme_reminder_round_trip(assistant: RunScript) -> None:
+    """README, "The business texts first": book, `make send TEMPLATE=reminder`,
+    the phone answers C and the appointment is confirmed; `make send-reminders`
+    runs (this appointment is days away: none due)."""
+    customer = "+14155550888"
+    day = next_weekday(2)
+    assistant.rest(customer, f"book a cleaning {mdy(day)} at 10am, name is Sam Lee")
+    assert assistant.rest(customer, "y")[-1].startswith("Booked:")
+    sent = make(assistant, "send", f"TO={customer}", "TEMPLATE=reminder")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert sent.stdout.startswith("202 ") and '"status": "sent"' in sent.stdout
+    assert any("reminder of your cleaning" in t for t in assistant.sent_to(customer))
+    phone = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "tools.phone",
+            "--emulator",
+            assistant.emulator,
+            "--from",
+            customer,
+            "--linger",
+            "8",
+        ],
+        input="C\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert "< Thanks, you're confirmed for" in phone.stdout, phone.stdout + phone.stderr
+    due = make(assistant, "send-reminders")
+    assert due.returncode == 0, due.stdout + due.stderr
+    assert due.stdout.startswith("reminders: 0 sent"), due.stdout
+    refused = make(
+        assistant, "send", f"TO={customer}", "MSG=hi", key="wrong-key-0123456789"
+    )
+    assert refused.returncode != 0 and "401" in refused.stdout
 
 
 def rasa_api_routes() -> list[tuple[str, str]]:

@@ -39,9 +39,7 @@ def stack(
         },
     )
     try:
-        sms.start()
-        sms.start_rasa("replica", free_port())
-        yield sms
+        yield sms.start(replicas=[("replica", free_port())])
     finally:
         sms.stop()
 

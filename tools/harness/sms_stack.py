@@ -14,6 +14,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,9 @@ class SmsStack:
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         self.processes[name] = spawn(self.workdir, name, args, env)
 
-    def start(self) -> SmsStack:
+    def start(self, replicas: Sequence[tuple[str, int]] = ()) -> SmsStack:
+        """Every process; `replicas` (name, port) are more Rasa servers, started
+        with the first so their models load at the same time."""
         assert MODEL.exists(), "no trained model: run `make train` first"
         self.redis().flushdb()
         trackers = self.redis_server.url_for(self.db + 1)
@@ -184,7 +187,10 @@ class SmsStack:
             + (["--debug"] if self.debug else []),
             {"SANIC_HOST": "127.0.0.1", "REDIS_URL": self.redis_url},
         )
-        self.start_rasa()
+        waiting = [(self.start_rasa(wait=False), "rasa")]
+        waiting += [(self.start_rasa(n, p, wait=False), n) for n, p in replicas]
+        for health, name in waiting:
+            wait_for(health, [self.processes[name]])
         if self.ingress:
             self.start_ingress()
         wait_for(f"{self.emulator}/_emulator/health", list(self.processes.values()))
@@ -205,10 +211,13 @@ class SmsStack:
         )
         wait_for(f"{self.public_url}/webhooks/twilio_sms/", [self.processes["ingress"]])
 
-    def start_rasa(self, name: str = "rasa", port: int | None = None) -> None:
+    def start_rasa(
+        self, name: str = "rasa", port: int | None = None, wait: bool = True
+    ) -> str:
         """The Rasa server; another `name` and `port` start a replica beside it
         (same Redis, same settings; Twilio's webhook still points at the first, or
-        at the ingress)."""
+        at the ingress). `wait=False` returns its health URL at once, so several
+        load their models at the same time (`wait_for` it later)."""
         port = port or (self.turns_port if self.ingress else self.rasa_port)
         settings = {
             "account_sid": ACCOUNT_SID,
@@ -279,9 +288,10 @@ class SmsStack:
                 ),
             },
         )
-        wait_for(
-            f"http://127.0.0.1:{port}/webhooks/{self.channel}/", [self.processes[name]]
-        )
+        health = f"http://127.0.0.1:{port}/webhooks/{self.channel}/"
+        if wait:
+            wait_for(health, [self.processes[name]])
+        return health
 
     def restart_rasa(self, **settings: Any) -> None:
         """The same stack with other channel settings (the Rasa server restarts)."""
