@@ -68,12 +68,41 @@ def parse_body(raw: bytes | str | None) -> dict[str, Any]:
     if not raw:
         raise bad("the body must be a JSON object", "invalid_json")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as err:
         raise bad(f"the body is not JSON: {err}", "invalid_json") from None
+    except RecursionError:  # a body of 20,000 "[": json's parser recurses
+        raise bad("the body is nested too deeply", "invalid_json") from None
     if not isinstance(data, dict):
         raise bad("the body must be a JSON object", "invalid_json")
+    if not _encodable(data):
+        raise bad(
+            "the body holds a lone UTF-16 surrogate (\\ud800-\\udfff): not text",
+            "invalid_json",
+        )
     return data
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are Python's extension, not JSON: a slot value of NaN
+    would be stored and break every reader that follows the standard."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _encodable(value: Any) -> bool:
+    """Every string in it can be written as UTF-8 (a lone surrogate cannot: it
+    would fail in the sender or a hash, after the request was taken)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    return True
 
 
 def _text(data: dict[str, Any], name: str) -> str | None:

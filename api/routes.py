@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -49,6 +50,9 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
                     return ApiError(
                         413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes"
                     ).response()
+                # "%2B14155552671" (encodeURIComponent, most clients) is the
+                # number "+14155552671"; Sanic 21.12 passes the raw segment.
+                params = {name: unquote(value) for name, value in params.items()}
                 try:
                     return await handler(request, started, **params)
                 except ApiError as err:

@@ -178,3 +178,22 @@ def test_the_next_opening_is_allowed_and_never_earlier(
     assert opens >= now
     assert window.allows(opens)
     assert (opens - now).total_seconds() <= 25 * 3600
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"[" * 20000 + b"]" * 20000, "nested too deeply"),
+        (b'{"to": "+14155552671", "message": "a\\ud800b"}', "surrogate"),
+        (b'{"to": "+14155552671", "idempotency_key": "\\udfff"}', "surrogate"),
+        (b'{"to": "+14155552671", "slots": {"n": NaN}}', "NaN is not a JSON value"),
+        (b'{"to": "+14155552671", "slots": {"n": -Infinity}}', "not a JSON value"),
+    ],
+)
+def test_bodies_that_are_not_plain_json_text_are_400s(raw: bytes, words: str) -> None:
+    """Found by fuzzing the live server: these were a 500, or a 202 for a text
+    the sender could not encode."""
+    with pytest.raises(ApiError) as caught:
+        parse_body(raw)
+    assert (caught.value.status, caught.value.code) == (400, "invalid_json")
+    assert words in caught.value.detail

@@ -110,10 +110,9 @@ def stack(business_stack: SmsStack) -> Iterator[SmsStack]:
 
 
 class LiteralPlus(requests.Session):
-    """Sends a conversation id's `+` as is. schemathesis percent-encodes path
-    parameters (`%2B14155552671`), which the server does not decode (see
-    test_a_percent_encoded_plus_in_a_conversation_id_is_decoded); the fuzzing is
-    about the rest."""
+    """Sends a conversation id's `+` as is, the way the guide writes it;
+    schemathesis percent-encodes path parameters (`%2B14155552671`), which
+    test_a_percent_encoded_plus_in_a_conversation_id_is_decoded covers."""
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:
         if request.url:
@@ -448,10 +447,10 @@ def start_a_request_that_finds_its_key_in_progress(
     return result
 
 
-# --- found while writing the document: answers that are wrong (xfail until fixed) ---
+# --- found while writing the document (fuzzing): bodies that once got a 500 ---
 
-#: (what, path, body, the answer it should get). Today: 500 (HTML), 500, and a
-#: 202 "sent" for a text that could not be sent (the sender cannot encode it).
+#: (what, path, body, the answer it must get). They were a 500 (HTML), a 500,
+#: and a 202 "sent" for a text that could not be sent (the sender cannot encode it).
 KNOWN_BUGS: list[tuple[str, str, bytes, int]] = [
     (
         "deeply nested JSON: json.loads raises RecursionError",
@@ -475,17 +474,16 @@ KNOWN_BUGS: list[tuple[str, str, bytes, int]] = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="the server does not decode %2B yet")
 def test_a_percent_encoded_plus_in_a_conversation_id_is_decoded(
     stack: SmsStack,
 ) -> None:
     """`encodeURIComponent("+14157779999")` and most HTTP libraries send
-    `%2B14157779999`; the route takes the raw segment, so it is not a number."""
+    `%2B14157779999`: the route decodes it (it once took the raw segment, and
+    answered 400 "not a number")."""
     response = call(stack, "POST", "/sms/handoff/%2B14157779999/resume")
     assert response.status_code == 404, response.text
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: see KNOWN_BUGS")
 @pytest.mark.parametrize(
     ("path", "raw", "status"),
     [bug[1:] for bug in KNOWN_BUGS],
