@@ -51,7 +51,7 @@ class Outbound:
         self.conversations = conversations
         self.clock = clock
         self.rate = RateLimit(redis, api.rate_per_minute, api.burst, clock)
-        self.idempotency = Idempotency(redis, clock)
+        self.idempotency = Idempotency(redis, clock, api.idempotency_wait_seconds)
         self.deferred = DeferredTexts(redis, clock)
 
     async def handle(self, key_name: str, data: dict) -> tuple[Answer, dict[str, str]]:

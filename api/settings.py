@@ -9,6 +9,7 @@
 | `SMS_TIME_ZONE` | the business's (actions/business.yml) | for the hours |
 | `SMS_REMINDERS_ENABLED` | false | each server texts tomorrow's reminders itself |
 | `SMS_REMINDERS_INTERVAL_SECONDS` | 300 | how often it looks for them |
+| `SMS_API_IDEMPOTENCY_WAIT_SECONDS` | 30 | how long a repeated request waits for the first one's answer before a 409 `in_progress` |
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ApiSettings:
     reminders_interval_seconds: float = 300.0
     #: How far ahead an appointment gets its reminder.
     reminder_horizon_hours: float = 24.0
+    idempotency_wait_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
@@ -55,6 +57,9 @@ class ApiSettings:
             reminders_enabled=_bool(env, "SMS_REMINDERS_ENABLED"),
             reminders_interval_seconds=_number(
                 env, "SMS_REMINDERS_INTERVAL_SECONDS", 300.0
+            ),
+            idempotency_wait_seconds=_number(
+                env, "SMS_API_IDEMPOTENCY_WAIT_SECONDS", 30.0
             ),
         )
 

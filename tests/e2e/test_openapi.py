@@ -412,9 +412,9 @@ def start_a_request_that_finds_its_key_in_progress(
     stack: SmsStack,
 ) -> Callable[[], requests.Response]:
     """409 in_progress: a request whose idempotency key another request still
-    holds after 30 s. The holder is a "pending" mark put in Redis as the API
-    would (a request that is still running); the answer comes after the API's
-    30 s wait, so it is asked in the background while the rest goes on."""
+    holds after the API's wait (2 s on this stack: SMS_API_IDEMPOTENCY_WAIT_SECONDS).
+    The holder is a "pending" mark put in Redis as the API would (a request that
+    is still running); it is asked in the background while the rest goes on."""
     body = {"to": phone(6), "message": "hi", "idempotency_key": "openapi-stuck"}
     record = redis_keys.api_idempotency(KEY_NAME, digest(body["idempotency_key"]))
     mark = fingerprint(read_request(body, 1600).as_json())
