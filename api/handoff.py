@@ -14,12 +14,12 @@ from redis.asyncio import Redis
 
 from api.errors import ApiError
 from api.outbound_request import parse_body
+from api.sending import PartSender, refusal
 from connectors import suppression
 from connectors.conversations import RasaConversations
 from connectors.inbound import canonical_e164
-from connectors.sender import SendResult, TwilioSender
+from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
-from connectors.sms_text import shape_turn
 from redisio import keys as redis_keys
 
 
@@ -75,21 +75,7 @@ class Handoffs:
         pair = self.settings.messaging_service_sid or agent or ""
         if await suppression.is_suppressed(self.redis, customer, pair):
             raise ApiError(409, "opted_out", "the customer has opted out of texts")
-        results: list[SendResult] = []
-
-        async def send(texts: list[str]) -> bool:
-            parts = shape_turn(
-                texts,
-                max_length=self.settings.max_message_length,
-                max_parts=self.settings.max_parts_per_turn,
-            )
-            for part in parts:
-                result = await self.sender.send(customer, agent, part)
-                results.append(result)
-                if not result.handed_over:
-                    break
-            return bool(results) and results[0].handed_over
-
+        send = PartSender(self.sender, self.settings, customer, agent)
         if not await self.conversations.staff_reply(customer, message, send):
             raise ApiError(
                 409,
@@ -97,15 +83,15 @@ class Handoffs:
                 "the bot is answering this conversation; it is not waiting for a "
                 "person",
             )
-        sent = [r for r in results if r.handed_over]
+        sent = send.sent
         if not sent:
-            failed = results[0]
+            failed = send.results[0]
             if failed.status == "suppressed":
                 raise ApiError(409, "opted_out", "the customer has opted out of texts")
             raise ApiError(
                 502,
                 "twilio_error",
-                f"Twilio did not take the message: {failed.error_message or failed.status}",
+                refusal(failed),
                 twilio_code=failed.error_code,
                 retryable=failed.retryable,
             )

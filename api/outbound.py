@@ -23,13 +23,13 @@ from api.errors import ApiError
 from api.idempotency import Answer, Claim, Conflict, Idempotency, StillRunning, digest
 from api.outbound_request import OutboundRequest, read_request
 from api.rate_limit import RateLimit
+from api.sending import PartSender, refusal
 from api.settings import ApiSettings
 from connectors import suppression
 from connectors.conversations import NothingToSay, Paused, RasaConversations
 from connectors.log_privacy import mask_number
-from connectors.sender import SendResult, TwilioSender
+from connectors.sender import TwilioSender
 from connectors.settings import SmsSettings
-from connectors.sms_text import shape_turn
 
 logger = logging.getLogger(__name__)
 
@@ -151,23 +151,7 @@ class Outbound:
                 f'"when_allowed": true to send at {opens.isoformat()}',
                 allowed_from=opens.isoformat(),
             )
-        results: list[SendResult] = []
-
-        async def send(texts: list[str]) -> bool:
-            parts = shape_turn(
-                texts,
-                max_length=self.settings.max_message_length,
-                max_parts=self.settings.max_parts_per_turn,
-            )
-            for index, part in enumerate(parts):
-                result = await self.sender.send(
-                    request.to, agent, part, part_id=f"{parts_base}:{index}"
-                )
-                results.append(result)
-                if not result.handed_over:
-                    break
-            return bool(results) and results[0].handed_over
-
+        send = PartSender(self.sender, self.settings, request.to, agent, parts_base)
         try:
             await self.conversations.start_outbound(
                 request.to, agent, request.action, request.message, request.slots, send
@@ -186,10 +170,10 @@ class Outbound:
                 f"the {request.template} template has nothing to say to this "
                 "number (no upcoming appointment?)",
             )
-        return self._sent(request, results)
+        return self._sent(request, send)
 
-    def _sent(self, request: OutboundRequest, results: list[SendResult]) -> Answer:
-        sent = [r for r in results if r.handed_over]
+    def _sent(self, request: OutboundRequest, send: PartSender) -> Answer:
+        sent, results = send.sent, send.results
         if sent:
             body = {
                 "conversation_id": request.to,
@@ -203,9 +187,7 @@ class Outbound:
         failed = results[0]
         if failed.status == "suppressed":
             return _opted_out()
-        detail = (
-            f"Twilio did not take the message: {failed.error_message or failed.status}"
-        )
+        detail = refusal(failed)
         code, retryable = failed.error_code, failed.retryable
         if retryable:  # nothing reached Twilio: the same key may try again
             raise ApiError(

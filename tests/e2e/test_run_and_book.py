@@ -127,12 +127,11 @@ def test_handoff_pauses_the_bot_until_staff_resume_it(
     assert post(sender, "what are your hours")[-1].startswith("We're open Mon-Thu")
 
 
-def test_without_twilio_the_phone_texts_through_the_emulator(
-    assistant: RunScript,
-) -> None:
-    """What `make phone` runs: a person types, the reply comes back by SMS."""
-    assert "make phone" in assistant.log.read_text()
-    phone = subprocess.run(
+def run_phone(
+    assistant: RunScript, customer: str, text: str, linger: float
+) -> subprocess.CompletedProcess[str]:
+    """What `make phone` runs: one line typed, replies printed for `linger` s."""
+    return subprocess.run(  # noqa: S603 - the project's own phone
         [
             str(ROOT / ".venv" / "bin" / "python"),
             "-m",
@@ -140,17 +139,25 @@ def test_without_twilio_the_phone_texts_through_the_emulator(
             "--emulator",
             assistant.emulator,
             "--from",
-            "+14155550777",
+            customer,
             "--linger",
-            "20",
+            str(linger),
         ],
-        input="what are your hours\n",
+        input=text + "\n",
         capture_output=True,
         text=True,
         timeout=120,
         cwd=ROOT,
         check=False,
     )
+
+
+def test_without_twilio_the_phone_texts_through_the_emulator(
+    assistant: RunScript,
+) -> None:
+    """What `make phone` runs: a person types, the reply comes back by SMS."""
+    assert "make phone" in assistant.log.read_text()
+    phone = run_phone(assistant, "+14155550777", "what are your hours", linger=20)
     out = phone.stdout
     assert "< Hi, this is Bright Smile Dental." in out, out + phone.stderr
     assert "We're open" in out and re.search(r"\[\d segments?\]", out), out
@@ -188,25 +195,7 @@ def test_the_readme_reminder_round_trip(assistant: RunScript) -> None:
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert sent.stdout.startswith("202 ") and '"status": "sent"' in sent.stdout
     assert any("reminder of your cleaning" in t for t in assistant.sent_to(customer))
-    phone = subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "python"),
-            "-m",
-            "tools.phone",
-            "--emulator",
-            assistant.emulator,
-            "--from",
-            customer,
-            "--linger",
-            "8",
-        ],
-        input="C\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
+    phone = run_phone(assistant, customer, "C", linger=8)
     assert "< Thanks, you're confirmed for" in phone.stdout, phone.stdout + phone.stderr
     due = make(assistant, "send-reminders")
     assert due.returncode == 0, due.stdout + due.stderr
