@@ -69,6 +69,7 @@ validate: install  ## rasa data validate, warnings are errors
 
 pytest: install train  ## the pytest suite (starts its own Redis and servers)
 	@scripts/redis.sh install
+	@scripts/chromium.sh install
 	$(BIN)/python -m pytest -q --durations=25
 
 test-fast: install  ## unit and in-process tests: no model, no servers, a fifth of the property examples (the inner loop)
@@ -120,15 +121,15 @@ lock:  ## re-pin every dependency from requirements.in
 	  --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 lint: install  ## ruff
-	$(BIN)/ruff check actions api connectors stores tools tests scripts bench redisio replytext policies
-	$(BIN)/ruff format --check actions api connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff check actions api connectors stores tools tests scripts bench redisio replytext policies analytics
+	$(BIN)/ruff format --check actions api connectors stores tools tests scripts bench redisio replytext policies analytics
 
 typecheck: install  ## mypy on the servers' code (settings in pyproject.toml)
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format actions api connectors stores tools tests scripts bench redisio replytext policies
-	$(BIN)/ruff check --fix actions api connectors stores tools tests scripts bench redisio replytext policies
+	$(BIN)/ruff format actions api connectors stores tools tests scripts bench redisio replytext policies analytics
+	$(BIN)/ruff check --fix actions api connectors stores tools tests scripts bench redisio replytext policies analytics
 
 clean:  ## remove models, results and the venv (not Redis data)
 	rm -rf models results $(VENV)

@@ -17,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from api.analytics_routes import OperatorViews
 from api.errors import ApiError
 from api.handoff import Handoffs
 from api.outbound import Outbound
@@ -33,6 +34,12 @@ MAX_BODY_BYTES = 64 * 1024
 class BusinessApi:
     outbound: Outbound
     handoffs: Handoffs
+    views: OperatorViews
+
+
+def query(request: Request) -> dict[str, list[str]]:
+    """Every value of each query parameter (Sanic's `args.get` gives the first)."""
+    return {name: request.args.getlist(name) for name in request.args}
 
 
 def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
@@ -43,6 +50,11 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
     ) -> Callable[[Callable[..., Awaitable[HTTPResponse]]], Any]:
         def wrap(handler: Callable[..., Awaitable[HTTPResponse]]) -> Any:
             async def run(request: Request, **params: str) -> HTTPResponse:
+                if getattr(request.ctx, "api_key", None) is None:
+                    # Mounted without the guard (connectors/access.py): never open.
+                    return ApiError(
+                        401, "unauthorized", "an API key is required"
+                    ).response()
                 started = api()
                 if started is None:
                     return ApiError(503, "starting", "starting up; retry").response()
@@ -68,10 +80,7 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
     @route("/outbound", "POST")
     async def outbound(request: Request, started: BusinessApi) -> HTTPResponse:
         data = parse_body(request.body)
-        key_name = getattr(request.ctx, "api_key", None)
-        if key_name is None:  # mounted without the guard: never open
-            raise ApiError(401, "unauthorized", "an API key is required")
-        answer, headers = await started.outbound.handle(key_name, data)
+        answer, headers = await started.outbound.handle(request.ctx.api_key, data)
         return response.json(answer.body, status=answer.status, headers=headers)
 
     @route("/handoff", "GET")
@@ -90,3 +99,17 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
         request: Request, started: BusinessApi, conversation_id: str
     ) -> HTTPResponse:
         return response.json(await started.handoffs.resume(conversation_id))
+
+    @route("/analytics", "GET")
+    async def analytics(request: Request, started: BusinessApi) -> HTTPResponse:
+        return response.json(await started.views.analytics(query(request)))
+
+    @route("/conversations", "GET")
+    async def conversations(request: Request, started: BusinessApi) -> HTTPResponse:
+        return response.json(await started.views.conversations(query(request)))
+
+    @route("/conversations/<conversation_id>", "GET")
+    async def conversation(
+        request: Request, started: BusinessApi, conversation_id: str
+    ) -> HTTPResponse:
+        return response.json(await started.views.thread(conversation_id))

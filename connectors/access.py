@@ -8,8 +8,9 @@ the channels install one request middleware that closes every route, unknown one
 too, unless the path belongs to a channel that checks its own requests (Twilio's
 signature, the REST channel's secret) or the request carries Rasa's own credential:
 `?token=<RASA_API_TOKEN>` or, when Rasa runs with `--jwt-secret`, a valid JWT.
-The business API's routes (`/sms/…`, api/) take one of its API keys in the
-`X-API-Key` header instead, checked here too, unknown paths under it included.
+The business API's routes (`/sms/…`, api/) and `/metrics` take one of its API
+keys in the `X-API-Key` header (or as `Authorization: Bearer <key>`) instead,
+checked here too, unknown paths under it included.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ class Guard:
         self.token = token
         self.self_checked: set[str] = set()
         self.keyed: dict[str, KeyNames] = {}
+        self.public: set[str] = set()
+
+    def allow(self, paths: set[str] | list[str]) -> None:
+        """Exact paths anyone may GET: static pages that hold no data."""
+        self.public |= set(paths)
 
     def require_key(self, prefix: str, keys: KeyNames) -> None:
         """Paths under `prefix` need one of `keys` in X-API-Key; the key's name
@@ -88,7 +94,13 @@ class Guard:
 
     @staticmethod
     def _check_key(request: Request, keys: KeyNames) -> HTTPResponse | None:
-        name = keys.name_of(request.headers.get(API_KEY_HEADER))
+        given = request.headers.get(API_KEY_HEADER)
+        bearer = request.headers.get("authorization") or ""
+        if given is None and bearer[:7].lower() == "bearer ":
+            # What Prometheus (`authorization:` in a scrape config) and most HTTP
+            # tools send; the same keys.
+            given = bearer[7:].strip()
+        name = keys.name_of(given)
         if name is None:
             return response.json(
                 {
@@ -111,6 +123,8 @@ class Guard:
         )
 
     async def __call__(self, request: Request) -> HTTPResponse | None:
+        if request.path in self.public and request.method in ("GET", "HEAD"):
+            return None
         keys = self._keys_for(request.path)
         if keys is not None:
             return self._check_key(request, keys)

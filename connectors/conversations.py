@@ -240,6 +240,20 @@ class RasaConversations:
         tracker = await self._tracker(customer)
         return tracker is not None and bool(tracker.events)
 
+    async def history(self, customer: str) -> list[Event]:
+        """Every event of every session (the conversation view), oldest first."""
+        agent = getattr(self.app.ctx, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return []
+        tracker = await agent.tracker_store.retrieve_full_tracker(customer)
+        return list(tracker.events) if tracker is not None else []
+
+    def session_minutes(self) -> float:
+        """Rasa's session expiration time (domain.yml), 0 when sessions never end."""
+        agent = getattr(self.app.ctx, "agent", None)
+        domain = agent.domain if agent is not None else None
+        return float(domain.session_config.session_expiration_time) if domain else 0.0
+
     async def record_inactivity_warning(self, customer: str, text: str) -> bool:
         """Put the warning into the conversation; False if there is none to warn.
 

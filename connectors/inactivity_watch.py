@@ -71,6 +71,8 @@ class InactivityWatcher:
             await self.inactivity.forget(customer)
             return
         await self.inactivity.warned(customer)
+        if self.sender.counters is not None:
+            await self.sender.counters.add(idle.pair, {"inactivity_warnings": 1})
         await self._send(customer, idle.business_number, [shape_message(text)])
 
     async def _send(

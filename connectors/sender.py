@@ -31,7 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from redis.asyncio import Redis
@@ -40,6 +40,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from analytics import metrics
 from connectors import suppression
 from connectors.part_claims import (
     PENDING,
@@ -54,6 +55,9 @@ from connectors.status import KEEP_SECONDS, record_status
 from redisio import keys as redis_keys
 from redisio import scripts
 from redisio.atomic import atomic, pairs
+
+if TYPE_CHECKING:
+    from analytics.counters import Counters
 
 logger = logging.getLogger(__name__)
 
@@ -153,9 +157,12 @@ class _TimedHttpClient(AsyncTwilioHttpClient):
 
 
 class TwilioSender:
-    def __init__(self, settings: SmsSettings, redis: Redis) -> None:
+    def __init__(
+        self, settings: SmsSettings, redis: Redis, counters: Counters | None = None
+    ) -> None:
         self.settings = settings
         self.redis = redis
+        self.counters = counters
         self.http = _TimedHttpClient(timeout=settings.send_timeout_seconds)
         self.client = Client(
             settings.account_sid, settings.auth_token, http_client=self.http
@@ -189,6 +196,7 @@ class TwilioSender:
                     "not sending %s: recipient opted out",
                     part_id or "an unnumbered part",
                 )
+                metrics.SENDS.labels("suppressed").inc()
                 return await self._record(
                     to,
                     pair,
@@ -221,6 +229,7 @@ class TwilioSender:
         else:
             kwargs["from_"] = str(sender)
         result = await self._create(kwargs, part.segments, claim)
+        metrics.SENDS.labels(result.status).inc()
         if claim is not None and not result.replayed:
             await claim.settle(PENDING if result.retryable else result.to_json())
         if result.retryable:
@@ -373,6 +382,7 @@ class TwilioSender:
                     refused.error_code or refused.error_message,
                 )
                 return refused
+            metrics.SEND_RETRIES.inc()
             stop = await self._between_attempts(claim, attempt, segments)
             if stop is not None:
                 return stop
@@ -398,25 +408,43 @@ class TwilioSender:
             "encoding": part.encoding,
             "segments": result.segments,
             "attempts": result.attempts,
-            "error_code": "" if result.error_code is None else result.error_code,
             "error_message": result.error_message or "",
             "created_at": time.time(),
         }
+        # Only a code of its own: a status callback that came first may have filed
+        # the carrier's (30003 …), and an empty one must not erase it.
+        if result.error_code not in (None, ""):
+            fields["error_code"] = result.error_code
         # 21610: the status and the opt-out are one script, so neither is kept
         # without the other.
         opt_out = sender if result.error_code == OPTED_OUT else None
         try:
             await record_status(
-                self.redis, to, sid, result.status, result.error_code, opt_out
-            )
-            await atomic(
                 self.redis,
+                to,
+                sid,
+                result.status,
+                result.error_code,
+                opt_out,
+                counters=self.counters,
+                line=sender,
+            )
+            replies = await atomic(
+                self.redis,
+                # Whether this SID was recorded before (a replay), for the counts.
+                ("HSETNX", redis_keys.message(to, sid), "counted", 1),
                 ("HSET", redis_keys.message(to, sid), *pairs(fields)),
                 ("EXPIRE", redis_keys.message(to, sid), KEEP_SECONDS),
                 ("RPUSH", redis_keys.sent(to), sid),
                 ("LTRIM", redis_keys.sent(to), -SENT_KEPT, -1),
                 ("EXPIRE", redis_keys.sent(to), KEEP_SECONDS),
             )
+            if replies[0] and result.sid and self.counters is not None:
+                await self.counters.add(
+                    sender,
+                    {"outbound": 1, "segments_out": max(1, result.segments)},
+                    customer=to,
+                )
         except Exception:  # the text went out; losing its record must not stop replies
             # By SID only: the fields hold the customer's number and the text.
             logger.exception("could not record message %s", sid)

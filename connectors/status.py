@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
 from connectors import suppression
 from redisio import keys as redis_keys
 from redisio import scripts
+
+if TYPE_CHECKING:
+    from analytics.counters import Counters
 
 RANK = {
     "unknown": 0,
@@ -47,11 +51,15 @@ async def record_status(
     error_code: str | int | None = None,
     opt_out: str | None = None,
     reason: str = "twilio 21610",
+    counters: Counters | None = None,
+    line: str = "",
 ) -> str:
     """'updated', 'stale' (an earlier stage arrived late) or 'duplicate'.
 
     `opt_out`: the business number (or "*") the customer is opted out of, in the
     same script, so a status is never filed without the opt-out it carries.
+    `counters`: a final status that moved the message on is counted for `line`
+    (only then, so a repeated callback is not counted again).
     """
     result = await scripts.STATUS_UPDATE(
         redis,
@@ -71,10 +79,14 @@ async def record_status(
             suppression.opt_out_record(reason) if opt_out else "",
         ],
     )
+    if str(result) == "updated" and counters is not None and line:
+        await counters.delivery(line, status, str(error_code or "") or None)
     return str(result)
 
 
-async def handle_callback(redis: Redis, form: Mapping[str, str]) -> str:
+async def handle_callback(
+    redis: Redis, form: Mapping[str, str], counters: Counters | None = None
+) -> str:
     """File one status callback; 21610 in it suppresses the pair, atomically."""
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
@@ -84,8 +96,16 @@ async def handle_callback(redis: Redis, form: Mapping[str, str]) -> str:
     if len(sid) > 64 or len(status) > 32:
         raise InvalidStatus("MessageSid or MessageStatus is too long")
     error_code = (form.get("ErrorCode") or "").strip()
-    opt_out = None
-    if error_code == OPTED_OUT:
-        business = (form.get("MessagingServiceSid") or form.get("From") or "").strip()
-        opt_out = business or "*"
-    return await record_status(redis, customer, sid, status, error_code, opt_out)
+    # The sender's line: its Messaging Service, else the number it sent from.
+    business = (form.get("MessagingServiceSid") or form.get("From") or "").strip()
+    opt_out = (business or "*") if error_code == OPTED_OUT else None
+    return await record_status(
+        redis,
+        customer,
+        sid,
+        status,
+        error_code,
+        opt_out,
+        counters=counters,
+        line=business[:64],
+    )

@@ -23,6 +23,7 @@ from rasa.core.channels.channel import UserMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from analytics import metrics
 from connectors import turn_errors
 from connectors.inactivity import Inactivity
 from connectors.inbox import Entry
@@ -239,7 +240,7 @@ class Turns:
             metadata={**sms.metadata(), **await self._contact(sms.from_number)},
         )
         failed = False
-        with turn_errors.watching() as errors:
+        with turn_errors.watching() as errors, metrics.TURN_SECONDS.time():
             try:
                 await self.on_new_message(message)
             except RedisError:

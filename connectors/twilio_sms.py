@@ -16,10 +16,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 from redis.asyncio import Redis
-from sanic import Blueprint, Sanic
+from redis.exceptions import RedisError
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 import redisio
+from analytics import metrics
+from analytics.conversations import ConversationLog
+from analytics.report import AnalyticsReport
+from analytics.tracker_events import counts_for
+from api.analytics_routes import OperatorViews
+from api.dashboard import FILES as DASHBOARD_FILES
+from api.dashboard import add_dashboard
 from api.handoff import Handoffs
 from api.outbound import Outbound
 from api.routes import PREFIX as API_PREFIX
@@ -36,7 +48,9 @@ from connectors.settings import SmsSettings
 from connectors.sms_text import shape_turn
 from connectors.webhook import MAX_BODY_BYTES, SmsWebhook
 from connectors.worker import SmsWorker
+from redisio import keys as redis_keys
 from stores.contacts import ContactStore
+from stores.tracker_store import RedisSessionTrackerStore
 
 __all__ = ["MAX_BODY_BYTES", "TwilioSmsInput"]
 
@@ -44,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 #: Where Twilio's webhook and delivery callbacks are (connectors/settings.py).
 PREFIX = "/webhooks/twilio_sms"
+#: Prometheus metrics, behind the business API's keys (analytics/metrics.py).
+METRICS_PATH = "/metrics"
 
 #: Seconds Sanic waits for requests in flight at shutdown (its default is 15, more
 #: than a whole 10 s stop budget). An unfinished REST turn is cut; an SMS turn is
@@ -93,7 +109,7 @@ class TwilioSmsInput(InputChannel):
         """Open the clients and start the worker (the server's start listener)."""
         redis = self.webhook.open()
         assert self.webhook.inbox is not None
-        self.sender = TwilioSender(self.settings, redis)
+        self.sender = TwilioSender(self.settings, redis, self.webhook.counters)
         self.conversations = RasaConversations(app)
 
         self.worker = SmsWorker(
@@ -116,6 +132,11 @@ class TwilioSmsInput(InputChannel):
         compat.raise_tracker_store_errors(
             getattr(compat.agent_of(app), "tracker_store", None)
         )
+        store = compat.unwrap_tracker_store(
+            getattr(compat.agent_of(app), "tracker_store", None)
+        )
+        if isinstance(store, RedisSessionTrackerStore):
+            store.on_append.append(self._count_sessions)
         compat.check_action_responses_with_one_validator()
         compat.resolve_event_types_from_a_table()
         app.config.GRACEFUL_SHUTDOWN_TIMEOUT = min(
@@ -125,9 +146,16 @@ class TwilioSmsInput(InputChannel):
         outbound = Outbound(
             self.settings, self.api_settings, redis, self.sender, self.conversations
         )
+        conversations = self.conversations
         self.api = BusinessApi(
             outbound,
-            Handoffs(self.settings, redis, self.sender, self.conversations),
+            Handoffs(self.settings, redis, self.sender, conversations),
+            OperatorViews(
+                AnalyticsReport(redis, self.webhook.analytics),
+                ConversationLog(
+                    redis, conversations.history, conversations.session_minutes
+                ),
+            ),
         )
         self.api_tasks = ApiTasks(outbound, self.api_settings, redis)
         self.api_tasks.start()
@@ -196,12 +224,20 @@ class TwilioSmsInput(InputChannel):
             PREFIX, Blueprint(f"{self.name()}_routes", url_prefix="/")
         )
         add_routes(bp, lambda: self.api)
+        add_dashboard(bp)
+
+        @bp.route(METRICS_PATH, methods=["GET"])
+        async def prometheus(request: Request) -> HTTPResponse:
+            if getattr(request.ctx, "api_key", None) is None:  # never open
+                return response.json({"error": "unauthorized"}, status=401)
+            return await self.metrics()
 
         @bp.listener("before_server_start")
         async def guard(app: Sanic, _loop: Any) -> None:
-            access.protect(app, PREFIX + "/").require_key(
-                API_PREFIX + "/", self.api_settings.keys
-            )
+            guard = access.protect(app, PREFIX + "/")
+            guard.require_key(API_PREFIX + "/", self.api_settings.keys)
+            guard.require_key(METRICS_PATH, self.api_settings.keys)
+            guard.allow(list(DASHBOARD_FILES))
             if not self.api_settings.keys:
                 logger.warning(
                     "The business API (/sms/…) has no keys: every request answers "
@@ -223,6 +259,25 @@ class TwilioSmsInput(InputChannel):
             process_exit.exit_now(0)
 
         return bp
+
+    async def _count_sessions(
+        self, tracker: DialogueStateTracker, new_events: list[Event]
+    ) -> None:
+        """Sessions started and hand-offs, from the events as they are stored."""
+        line, counts = counts_for(tracker, new_events)
+        if line and counts and self.webhook.counters is not None:
+            await self.webhook.counters.add(line, counts)
+
+    async def metrics(self) -> HTTPResponse:
+        """Every process's figures; the inbox depth from Redis (omitted if down)."""
+        depth = None
+        if self.redis is not None:
+            try:
+                depth = int(await self.redis.zcard(redis_keys.WORK))
+            except RedisError as err:
+                logger.warning("metrics: inbox depth unknown: %s", type(err).__name__)
+        body, content_type = metrics.render(depth)
+        return HTTPResponse(body, content_type=content_type)
 
     def routes(self) -> Blueprint:
         """The webhook's routes alone, without the server's lifecycle: what

@@ -27,9 +27,12 @@ from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
 import redisio
+from analytics import metrics
+from analytics.counters import Counters
+from analytics.settings import AnalyticsSettings
 from connectors import keywords, log_privacy, signature, status
 from connectors.inbound import InvalidInbound, parse_inbound
-from connectors.inbox import Inbox
+from connectors.inbox import Inbox, Outcome
 from connectors.settings import SmsSettings
 
 logger = logging.getLogger(__name__)
@@ -97,13 +100,17 @@ def _error(status: int, reason: str) -> HTTPResponse:
 class SmsWebhook:
     """The SMS routes and the one Redis client they need; `open` before serving."""
 
-    def __init__(self, settings: SmsSettings) -> None:
+    def __init__(
+        self, settings: SmsSettings, analytics: AnalyticsSettings | None = None
+    ) -> None:
         log_privacy.install()
         log_privacy.register_secret(settings.auth_token)
         log_privacy.register_secret(urlsplit(settings.redis_url).password)
         self.settings = settings
+        self.analytics = analytics or AnalyticsSettings.from_env()
         self.redis: Redis | None = None
         self.inbox: Inbox | None = None
+        self.counters: Counters | None = None
         #: More for the health route's body (the ingress: whether Rasa is up).
         self.health_details: Callable[[], Awaitable[dict[str, Any]]] | None = None
         if not settings.validate_signature:
@@ -116,6 +123,9 @@ class SmsWebhook:
         """The process's client for this event loop (redisio owns it)."""
         self.redis = redisio.client(self.settings.redis)
         self.inbox = Inbox(self.redis, self.settings.dedupe_hours * 3600)
+        self.counters = Counters(
+            self.redis, self.analytics.time_zone, self.analytics.retention_days
+        )
         return self.redis
 
     def routes(self, prefix: str = "", bp: Blueprint | None = None) -> Blueprint:
@@ -147,12 +157,14 @@ class SmsWebhook:
         if self.settings.validate_signature and not request.headers.get(
             "x-twilio-signature"
         ):
+            metrics.SIGNATURE_REJECTIONS.inc()
             return _error(403, "missing X-Twilio-Signature")
         try:
             form = read_form(request)
         except BadForm as err:
             return _error(400, str(err))
         if not self._signed(request, form):
+            metrics.SIGNATURE_REJECTIONS.inc()
             return _error(403, "invalid or missing X-Twilio-Signature")
         return form
 
@@ -207,12 +219,26 @@ class SmsWebhook:
         except RedisError as err:
             logger.error("inbox unavailable, %s not stored: %s", sms.message_sid, err)
             return _error(503, "temporarily unavailable, not stored")
+        if outcome is Outcome.OPTED_OUT:
+            metrics.OPT_OUTS.inc()
+        if outcome is not Outcome.DUPLICATE and self.counters is not None:
+            await self.counters.add(
+                sms.messaging_service_sid or sms.to_number,
+                {
+                    "inbound": 1,
+                    "segments_in": max(1, sms.num_segments),
+                    "opt_outs": int(outcome is Outcome.OPTED_OUT),
+                },
+                customer=sms.from_number,
+            )
+        elapsed = time.perf_counter() - started
+        metrics.WEBHOOK_SECONDS.observe(elapsed)
         logger.debug(
             "%s from %s: %s in %.1f ms",
             sms.message_sid,
             sms.from_number,
             outcome.value,
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
         )
         return _xml()
 
@@ -223,7 +249,9 @@ class SmsWebhook:
         if self.redis is None:
             return _error(503, "starting up")
         try:
-            await status.handle_callback(self.redis, {k: v[0] for k, v in form.items()})
+            await status.handle_callback(
+                self.redis, {k: v[0] for k, v in form.items()}, self.counters
+            )
         except status.InvalidStatus as err:
             return _error(400, str(err))
         except RedisError as err:

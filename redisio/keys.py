@@ -225,3 +225,32 @@ DEFERRED_DUE = f"{DEFERRED}:due"
 DEFERRED_TAKEN = f"{DEFERRED}:taken"
 #: Hash: job id -> the request (JSON).
 DEFERRED_JOBS = f"{DEFERRED}:jobs"
+
+
+# --- analytics (analytics/counters.py) ---
+#: One hash tag for every counter: a day's hash and its set of numbers change in one
+#: step, and a report reads many days at once (small keys, on one node).
+STATS = f"{PREFIX}:{{stats}}"
+#: Set of the business lines (number or Messaging Service SID) that have counters.
+STATS_LINES = f"{STATS}:lines"
+
+
+def stats_day(line: str, day: str) -> str:
+    """Hash: one business line's counters for one day (YYYY-MM-DD, business time);
+    expires after the retention setting."""
+    return f"{STATS}:day:{line}:{day}"
+
+
+def stats_numbers(line: str, day: str) -> str:
+    """Set: the customer numbers that texted or were texted on that line that day."""
+    return f"{STATS}:numbers:{line}:{day}"
+
+
+#: Zset: customer number -> last text in or out, for the conversations list
+#: (single-key commands only); entries older than the retention are dropped.
+CONVERSATIONS = f"{PREFIX}:conversations"
+
+
+def conversation_summary(customer: str) -> str:
+    """Hash: one conversation's texts in and out, its line and last activity."""
+    return _conv(customer, "summary")

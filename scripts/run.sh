@@ -54,6 +54,12 @@ for secret in RASA_API_TOKEN REST_CHANNEL_SECRET; do
   fi
 done
 mkdir -p "$LOG_DIR"
+# Prometheus: every server process writes its figures here and GET /metrics sums
+# them (analytics/metrics.py). Emptied at each start: the counters restart with
+# the stack, as Prometheus expects of a restarted target.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-var/metrics}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
 
 # Each server gets its own process group (job control), so a Ctrl-C reaches only
 # this script, which then stops them in order; with one group, every process

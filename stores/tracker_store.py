@@ -10,9 +10,10 @@ what it added. Key layout and Rasa's callers: docs/stores.md.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ from redisio.settings import seconds, to_bool
 from stores.event_trim import trimmed
 from stores.session_window import windowed_tracker
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_KEY_PREFIX = "tracker"
 READ_CHUNK = 1000  # events per LRANGE when reading a whole history
 SAVE_ATTEMPTS = 3
@@ -39,6 +42,9 @@ SAVE_ATTEMPTS = 3
 # of the tracker's own events those include). Lets `save` skip a read.
 STORED_MARK = "_redis_session_store_stored"
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+AppendListener = Callable[[DialogueStateTracker, list[Event]], Awaitable[None]]
 
 
 class TrackerStoreConflictError(RuntimeError):
@@ -144,6 +150,9 @@ class RedisSessionTrackerStore(TrackerStore):
         except TypeError as error:  # an unknown key
             raise ValueError(f"tracker_store: {error}") from None
         self.redis = Connection(settings)
+        #: Called once with each batch of events as it is appended (the SMS
+        #: channel counts sessions and hand-offs from them); never raises here.
+        self.on_append: list[AppendListener] = []
         super().__init__(domain, event_broker)
 
     # Keys: every key of one conversation shares the hash tag {sender_id}.
@@ -179,6 +188,7 @@ class RedisSessionTrackerStore(TrackerStore):
             )
             if appended:
                 self._mark(tracker, length)
+                await self._tell_listeners(tracker, new_events)
                 if self.event_broker:
                     await self._stream_new_events(
                         self.event_broker, new_events, tracker.sender_id
@@ -338,6 +348,15 @@ class RedisSessionTrackerStore(TrackerStore):
             if json.loads(_stored(events[index], self.trim_parse_data)) == last:
                 return stored, events[index + 1 :]
         return stored, events
+
+    async def _tell_listeners(
+        self, tracker: DialogueStateTracker, new_events: list[Event]
+    ) -> None:
+        for listener in self.on_append:
+            try:
+                await listener(tracker, new_events)
+            except Exception as err:  # noqa: BLE001 - the events are stored
+                logger.warning("tracker store listener failed: %s", type(err).__name__)
 
     async def _append(
         self, client: Redis, sender_id: str, stored: int, new_events: list[Event]

@@ -49,6 +49,12 @@ BOUNDED: tuple[tuple[str, str], ...] = (
     ("sms:{deferred}:due", "one member per text waiting for sending hours"),
     ("sms:{deferred}:taken", "one member per waiting text a worker is sending"),
     ("sms:{deferred}:jobs", "one field per waiting text; deleted once sent"),
+    # Analytics (analytics/counters.py): the days' keys expire with the retention.
+    ("sms:{stats}:lines", "one member per business number or Messaging Service"),
+    (
+        "sms:conversations",
+        "one member per number active within the analytics retention (trimmed on write)",
+    ),
 )
 
 

@@ -64,3 +64,52 @@ def test_rest_settings_errors_name_the_setting(
 ) -> None:
     with pytest.raises(RestSettingsError, match=message):
         RestChannel.from_credentials(credentials)
+
+
+async def test_keyed_paths_take_the_header_or_a_bearer_and_only_static_pages_are_open() -> (
+    None
+):
+    """The dashboard's page opens without a key (it holds no data); its data, the
+    metrics and anything else under /sms/ need one, in X-API-Key or as a Bearer
+    token (what a Prometheus scrape config sends)."""
+    import uuid
+
+    from sanic import Sanic, response
+
+    from api.keys import ApiKeys
+
+    key = "ops-key-0123456789abcdef"
+    app = Sanic(f"guard-{uuid.uuid4().hex[:8]}")
+    guard = access.Guard(None)
+    guard.require_key("/sms/", ApiKeys.from_env({"SMS_API_KEYS": f"ops:{key}"}))
+    guard.require_key("/metrics", ApiKeys.from_env({"SMS_API_KEYS": f"ops:{key}"}))
+    guard.allow({"/sms/dashboard"})
+    app.register_middleware(guard, "request")
+
+    @app.route("/sms/dashboard", methods=["GET", "POST"])
+    async def page(_request: object) -> response.HTTPResponse:
+        return response.text("page")
+
+    @app.get("/sms/analytics")
+    async def data(request: object) -> response.HTTPResponse:
+        return response.text(request.ctx.api_key)  # type: ignore[attr-defined]
+
+    @app.get("/metrics")
+    async def metrics(_request: object) -> response.HTTPResponse:
+        return response.text("metrics")
+
+    async def status(method: str, path: str, **headers: str) -> int:
+        _request, answer = await app.asgi_client.request(method, path, headers=headers)
+        return answer.status
+
+    assert await status("GET", "/sms/dashboard") == 200
+    assert await status("POST", "/sms/dashboard") == 401  # only GET is open
+    assert await status("GET", "/sms/analytics") == 401
+    assert await status("GET", "/sms/analytics", **{"X-API-Key": key}) == 200
+    assert await status("GET", "/sms/analytics", authorization=f"Bearer {key}") == 200
+    assert await status("GET", "/sms/analytics", authorization=f"Basic {key}") == 401
+    assert await status("GET", "/metrics") == 401
+    assert await status("GET", "/metrics", authorization=f"bearer {key}") == 200
+    assert (
+        await status("GET", "/metrics", authorization="Bearer wrong-0123456789") == 401
+    )

@@ -158,7 +158,7 @@ def call_past_the_rate_limit(
 def test_the_document_is_valid_openapi() -> None:
     assert RAW["openapi"].startswith("3.0")
     SCHEMA.validate()  # against the OpenAPI 3.0 meta-schema
-    assert len(OPERATIONS) == 4
+    assert len(OPERATIONS) == 7
     scheme = RAW["components"]["securitySchemes"]["ApiKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == (
         "apiKey",
@@ -284,6 +284,8 @@ def test_generated_requests_get_documented_answers(
 OUTBOUND, WAITING = "/sms/outbound", "/sms/handoff"
 REPLY = "/sms/handoff/{conversation_id}/reply"
 RESUME = "/sms/handoff/{conversation_id}/resume"
+ANALYTICS, LISTED = "/sms/analytics", "/sms/conversations"
+THREAD = "/sms/conversations/{conversation_id}"
 Send = Callable[[], requests.Response]
 
 
@@ -367,6 +369,16 @@ def test_every_documented_status_code_is_answered(stack: SmsStack) -> None:
         (401, "POST", RESUME, resume(handed_off, key=None), {"error": "unauthorized"}),
         (404, "POST", RESUME, resume(unknown), {"error": "not_found"}),
         (413, "POST", RESUME, resume(handed_off, raw=TOO_LARGE), {"error": "too_large"}),
+        (200, "GET", ANALYTICS, get(ANALYTICS + "?days=30"), {"days": 30}),
+        (400, "GET", ANALYTICS, get(ANALYTICS + "?days=14"), {"error": "invalid_days"}),
+        (401, "GET", ANALYTICS, get(ANALYTICS, key=None), {"error": "unauthorized"}),
+        (200, "GET", LISTED, get(LISTED + "?search=1415777&per_page=5"), {"per_page": 5}),
+        (400, "GET", LISTED, get(LISTED + "?per_page=500"), {"error": "invalid_query"}),
+        (401, "GET", LISTED, get(LISTED, key=None), {"error": "unauthorized"}),
+        (200, "GET", THREAD, get(f"{LISTED}/{handed_off}"), {"number": handed_off}),
+        (400, "GET", THREAD, get(f"{LISTED}/not-a-number"), {"error": "invalid_number"}),
+        (401, "GET", THREAD, get(f"{LISTED}/{handed_off}", key=None), {"error": "unauthorized"}),
+        (404, "GET", THREAD, get(f"{LISTED}/{unknown}"), {"error": "not_found"}),
     ]
     # fmt: on
     got: set[tuple[str, str, int]] = set()

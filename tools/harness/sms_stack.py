@@ -199,6 +199,18 @@ class SmsStack:
         )
         return self
 
+    def server_env(self) -> dict[str, str]:
+        """What the ingress and the Rasa servers share, as `make run` gives both:
+        the business API's settings and one directory for their metrics."""
+        metrics = self.workdir / "metrics"
+        metrics.mkdir(exist_ok=True)
+        return {
+            "SMS_API_KEYS": f"e2e:{SMS_API_KEY}",
+            "SMS_SEND_HOURS": "00:00-24:00",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            **self.api_env,
+        }
+
     def start_ingress(self) -> None:
         """The ingress on the public port, with the first Rasa server's settings."""
         self._spawn(
@@ -207,7 +219,7 @@ class SmsStack:
             + ["--port", str(self.rasa_port)]
             + ["--upstream", f"http://127.0.0.1:{self.turns_port}"]
             + ["--credentials", str(self.workdir / "credentials-rasa.yml")],
-            {},
+            self.server_env(),
         )
         wait_for(f"{self.public_url}/webhooks/twilio_sms/", [self.processes["ingress"]])
 
@@ -278,9 +290,7 @@ class SmsStack:
             ]
             + (["--debug"] if self.debug else []),
             {
-                "SMS_API_KEYS": f"e2e:{SMS_API_KEY}",
-                "SMS_SEND_HOURS": "00:00-24:00",
-                **self.api_env,
+                **self.server_env(),
                 **(
                     {"SANIC_WORKERS": str(self.sanic_workers)}
                     if self.sanic_workers > 1

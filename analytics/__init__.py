@@ -1,0 +1,1 @@
+"""What happened, per business line and per day: counters in Redis and their reports."""
