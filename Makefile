@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends send send-reminders test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
+.PHONY: help install redis train run shell phone emulator import-contacts failed-sends stories-from-logs send send-reminders test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ send: install  ## text a customer from the business (`make run` up): make send T
 send-reminders: install  ## text tomorrow's reminders (one per appointment, skips opted-out numbers and quiet hours)
 	@$(BIN)/python -m tools.send_reminders $(ARGS)
 
+stories-from-logs: install  ## real conversations as masked test stories: make stories-from-logs SINCE=7d [NUMBER=+1...] [ARGS=--worth-fixing]
+	@REDIS_URL="$${REDIS_URL:-$$($(BIN)/python -m redisio.settings)}" \
+	  $(BIN)/python -m tools.stories_from_logs --since "$(or $(SINCE),7d)" $(if $(NUMBER),--number "$(NUMBER)") $(ARGS)
+
 failed-sends: install  ## replies not delivered and texts given up on [ARGS=--json|--show-text]
 	@$(BIN)/python -m tools.failed_sends $(ARGS)
 
@@ -90,9 +94,12 @@ test-cluster: install train  ## the Redis suites and the e2e SMS suite on a 3-ma
 	@scripts/redis.sh install
 	REDIS_CLUSTER=true $(BIN)/python -m pytest -q --durations=10 $(CLUSTER_TESTS)
 
-test-stories: train  ## rasa test on tests/test_stories.yml, any wrong prediction fails
+test-stories: train  ## rasa test on tests/test_stories.yml (and tests/from_logs/), any wrong prediction fails
 	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
+	@if ls tests/from_logs/*.yml >/dev/null 2>&1; then \
+	  $(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/from_logs \
+	    --fail-on-prediction-errors --out results/from_logs; fi
 
 test: lint typecheck validate train test-stories pytest  ## everything CI runs
 

@@ -9,13 +9,14 @@ checks the difference, so it does not depend on what ran before it.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from typing import Any
 
 import pytest
 import requests
 
-from tools.harness.sms_stack import BUSINESS, SMS_API_KEY, SmsStack, http
+from tools.harness.sms_stack import BIN, BUSINESS, ROOT, SMS_API_KEY, SmsStack, http
 
 #: This module's customers: a range no other module texts.
 CUSTOMERS = [f"+1415888{n:04d}" for n in range(50)]
@@ -25,6 +26,10 @@ UNDELIVERABLE = CUSTOMERS[:10]
 RETRIED = CUSTOMERS[40:45]
 #: They text STOP afterwards.
 STOPPING = CUSTOMERS[45:47]
+#: Known contacts (imported before they text): greeted by name, counted as matched.
+KNOWN = CUSTOMERS[30:35]
+#: Asks for a person afterwards.
+HANDED_OFF = CUSTOMERS[35]
 PRICE = 0.0079  # the default per-segment price, both ways
 
 
@@ -49,6 +54,19 @@ def stack(business_stack: SmsStack) -> SmsStack:
 
 
 def test_fifty_conversations_are_counted_exactly(stack: SmsStack) -> None:
+    contacts = stack.workdir / "analytics-contacts.csv"
+    contacts.write_text(
+        "phone,name\n" + "".join(f"{n},Known Person{i}\n" for i, n in enumerate(KNOWN))
+    )
+    imported = subprocess.run(
+        [str(BIN / "python"), "-m", "tools.import_contacts", str(contacts)]
+        + ["--redis-url", stack.redis_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 0, imported.stderr
     before = analytics(stack)
     stack.emulator_config(undeliverable=["+15005550006", *UNDELIVERABLE])
     try:
@@ -61,6 +79,8 @@ def test_fifty_conversations_are_counted_exactly(stack: SmsStack) -> None:
         for customer in STOPPING:
             text(stack, customer, "STOP")
             stack.settled(customer)
+        text(stack, HANDED_OFF, "can i talk to a person")
+        sent[HANDED_OFF] = stack.replies(HANDED_OFF, len(sent[HANDED_OFF]) + 1)
         parts = [m for customer in CUSTOMERS for m in sent[customer]]
         undelivered = [m for c in UNDELIVERABLE for m in sent[c]]
         segments_out = sum(int(m["num_segments"]) for m in parts)
@@ -80,17 +100,18 @@ def test_fifty_conversations_are_counted_exactly(stack: SmsStack) -> None:
 
     change = {k: after["totals"][k] - before["totals"][k] for k in after["totals"]}
     assert change == {
-        "inbound": 52,  # 50 texts (5 of them delivered twice) and 2 STOPs
-        "segments_in": 52,
+        # 50 texts (5 of them delivered twice), 2 STOPs, 1 asking for a person
+        "inbound": 53,
+        "segments_in": 53,
         "outbound": len(parts),
         "segments_out": segments_out,
         "delivered": len(parts) - len(undelivered),
         "undelivered": len(undelivered),
         "failed": 0,
         "sessions": 50,
-        "contacts_matched": 0,
+        "contacts_matched": len(KNOWN),
         "opt_outs": 2,
-        "handoffs": 0,
+        "handoffs": 1,
         "inactivity_warnings": 0,
         "unique_numbers": 50,
     }
@@ -105,8 +126,8 @@ def test_fifty_conversations_are_counted_exactly(stack: SmsStack) -> None:
         4,
     )
     cost = after["estimated_cost"]["total"] - before["estimated_cost"]["total"]
-    assert cost == pytest.approx((52 + segments_out) * PRICE, abs=1e-3)
-    assert after["daily"][-1]["inbound"] - before["daily"][-1]["inbound"] == 52
+    assert cost == pytest.approx((53 + segments_out) * PRICE, abs=1e-3)
+    assert after["daily"][-1]["inbound"] - before["daily"][-1]["inbound"] == 53
     assert [len(analytics(stack, d)["daily"]) for d in (30, 90)] == [30, 90]
 
     status, listed = stack.business_api(
@@ -116,7 +137,15 @@ def test_fifty_conversations_are_counted_exactly(stack: SmsStack) -> None:
     assert listed["total"] == 50
     states = {row["number"]: row["state"] for row in listed["conversations"]}
     assert {n for n, s in states.items() if s == "opted_out"} == set(STOPPING)
-    assert {s for n, s in states.items() if n not in STOPPING} == {"active"}
+    assert states[HANDED_OFF] == "paused"
+    assert {s for n, s in states.items() if n not in {*STOPPING, HANDED_OFF}} == {
+        "active"
+    }
+    names = {row["number"]: row["contact_name"] for row in listed["conversations"]}
+    assert names[KNOWN[0]] == "Known Person0" and names[CUSTOMERS[0]] is None
+    status, thread = stack.business_api("GET", f"/sms/conversations/{HANDED_OFF}")
+    assert [i["type"] for i in thread["items"]][-2:] == ["handoff", "message"]
+    assert stack.business_api("POST", f"/sms/handoff/{HANDED_OFF}/resume")[0] == 200
     row = next(r for r in listed["conversations"] if r["number"] == RETRIED[0])
     assert (row["inbound"], row["outbound"]) == (1, len(sent[RETRIED[0]]))
 
@@ -159,7 +188,7 @@ def test_metrics_sum_the_ingress_and_the_rasa_server(stack: SmsStack) -> None:
     assert status == 200, text
     assert scrape(stack, {"Authorization": f"Bearer {SMS_API_KEY}"})[0] == 200
     # test_fifty_conversations_are_counted_exactly's traffic, at least.
-    assert sample(text, "sms_webhook_seconds_count") >= 57
+    assert sample(text, "sms_webhook_seconds_count") >= 58
     assert sample(text, "sms_turn_seconds_count") >= 50
     assert sample(text, 'sms_sends_total{status="queued"}') >= 50
     assert sample(text, "sms_opt_outs_total") >= 2

@@ -129,6 +129,47 @@ def test_booking_by_text_offers_numbered_times_and_books(stack: SmsStack) -> Non
     assert stack.replies(phone, 4)[-1]["body"].startswith("Booked: Sat")
 
 
+def test_a_recorded_booking_replays_as_a_masked_test_story(stack: SmsStack) -> None:
+    """`make stories-from-logs` on a real booking: the story names no number and no
+    name, and `rasa test` replays it with no wrong prediction."""
+    import subprocess
+
+    from tools.harness.sms_stack import BIN, MODEL, ROOT
+
+    phone = customer(61)
+    for n, text in enumerate(
+        ["can i book a cleaning sat morning", "2", "dana whitfield", "y"], 1
+    ):
+        stack.text(phone, text)
+        stack.replies(phone, n)
+    assert stack.sent_to(phone)[-1]["body"].startswith("Booked: Sat")
+    out = stack.workdir / "from_logs.yml"
+    made = subprocess.run(
+        [str(BIN / "python"), "-m", "tools.stories_from_logs", "--since", "1h"]
+        + ["--number", phone, "--endpoints", str(stack.workdir / "endpoints.yml")]
+        + ["--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    story = out.read_text()
+    assert "sat morning" in story and "Alex Morgan" in story
+    for personal in (phone, phone[2:], "dana", "Dana Whitfield"):
+        assert personal not in story
+    replay = subprocess.run(
+        [str(BIN / "rasa"), "test", "core", "--model", str(MODEL)]
+        + ["--stories", str(out), "--fail-on-prediction-errors"]
+        + ["--out", str(stack.workdir / "from_logs_results")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert replay.returncode == 0, replay.stdout[-3000:] + replay.stderr[-3000:]
+
+
 def test_a_reminder_the_business_sends_goes_out_by_sms_and_c_confirms_it(
     stack: SmsStack,
 ) -> None:
