@@ -71,22 +71,26 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
     """Read a streamed body up to `limit` bytes; False if it is larger.
 
     Content-Length is checked before a byte is read; a chunked body is cut off
-    at the limit. Sanic then drains no more than `limit` and closes the connection.
+    at the limit. Sanic then drains no more than `limit` and closes the connection,
+    so the answer says "Connection: close": otherwise a pooling client (the
+    ingress) sends its next request down a socket being closed and gets a reset.
     """
     stream = request.stream
     if stream is None:
         return True
     stream.request_max_size = limit
     try:
-        if int(request.headers.get("content-length") or 0) > limit:
-            return False
+        fits = int(request.headers.get("content-length") or 0) <= limit
     except ValueError:
-        return False
-    try:
-        await request.receive_body()
-    except PayloadTooLarge:
-        return False
-    return True
+        fits = False
+    if fits:
+        try:
+            await request.receive_body()
+        except PayloadTooLarge:
+            fits = False
+    if not fits:
+        stream.keep_alive = False
+    return fits
 
 
 def _xml(status: int = 200) -> HTTPResponse:
