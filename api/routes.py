@@ -35,6 +35,8 @@ class BusinessApi:
     outbound: Outbound
     handoffs: Handoffs
     views: OperatorViews
+    #: The channel's `enabled`: switched off, no route sends anything (503).
+    enabled: bool = True
 
 
 def query(request: Request) -> dict[str, list[str]]:
@@ -46,7 +48,7 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
     """`api()` is None until the channel has started (then: 503)."""
 
     def route(
-        path: str, method: str
+        path: str, method: str, sends: bool = False
     ) -> Callable[[Callable[..., Awaitable[HTTPResponse]]], Any]:
         def wrap(handler: Callable[..., Awaitable[HTTPResponse]]) -> Any:
             async def run(request: Request, **params: str) -> HTTPResponse:
@@ -58,6 +60,13 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
                 started = api()
                 if started is None:
                     return ApiError(503, "starting", "starting up; retry").response()
+                if sends and not started.enabled:
+                    return ApiError(
+                        503,
+                        "disabled",
+                        "the assistant is switched off (twilio_sms enabled: false): "
+                        "nothing is sent",
+                    ).response()
                 if method == "POST" and not await read_body(request, MAX_BODY_BYTES):
                     return ApiError(
                         413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes"
@@ -77,7 +86,7 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
 
         return wrap
 
-    @route("/outbound", "POST")
+    @route("/outbound", "POST", sends=True)
     async def outbound(request: Request, started: BusinessApi) -> HTTPResponse:
         data = parse_body(request.body)
         answer, headers = await started.outbound.handle(request.ctx.api_key, data)
@@ -87,7 +96,7 @@ def add_routes(bp: Blueprint, api: Callable[[], BusinessApi | None]) -> None:
     async def handoff_list(request: Request, started: BusinessApi) -> HTTPResponse:
         return response.json({"waiting": await started.handoffs.waiting()})
 
-    @route("/handoff/<conversation_id>/reply", "POST")
+    @route("/handoff/<conversation_id>/reply", "POST", sends=True)
     async def handoff_reply(
         request: Request, started: BusinessApi, conversation_id: str
     ) -> HTTPResponse:

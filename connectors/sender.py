@@ -187,6 +187,13 @@ class TwilioSender:
         opt-out list could not be read); anything unexpected after the request
         may have reached Twilio and is `unknown`.
         """
+        if not self.settings.enabled:
+            # `enabled: false`: nothing goes out, whoever asks (a turn left in the
+            # inbox, an inactivity warning, a reminder). Not retried, not recorded.
+            metrics.SENDS.labels("disabled").inc()
+            return SendResult(
+                None, "disabled", 0, part.segments, None, "enabled: false"
+            )
         sender = self.settings.sender_for(business_number)
         pair = self.settings.messaging_service_sid or sender or ""
         claim = PartClaim(self.redis, to, part_id, self.unsettled) if part_id else None

@@ -25,6 +25,9 @@ DEFAULT_HELP = (
     "This is our text assistant: ask a question or text BOOK to make an "
     "appointment. Reply STOP to unsubscribe."
 )
+DEFAULT_FALLBACK = (
+    "Sorry, we can't answer texts right now. Please try again in a few minutes."
+)
 DEFAULT_INACTIVITY_WARNING = (
     "Are you still there? Reply to keep this conversation open."
 )
@@ -52,6 +55,8 @@ class SmsSettings:
     max_parts_per_turn: int = 3
     failure_message: str = DEFAULT_FAILURE
     help_message: str = DEFAULT_HELP
+    #: The reply of the fallback route (Twilio's "Primary handler fails" URL).
+    fallback_message: str = DEFAULT_FALLBACK
     redis_url: str = field(default_factory=default_url, repr=False)
     # How long a MessageSid is remembered: a signed webhook posted again within it
     # (Twilio's retry, or a captured request replayed) is a duplicate.
@@ -89,6 +94,10 @@ class SmsSettings:
     @property
     def webhook_path(self) -> str:
         return "/webhooks/twilio_sms/webhook"
+
+    @property
+    def fallback_path(self) -> str:
+        return "/webhooks/twilio_sms/fallback"
 
     @property
     def status_path(self) -> str:
@@ -161,6 +170,7 @@ class SmsSettings:
             values[key] = _float(raw, key, getattr(cls, key), low, high)
         values["failure_message"] = _text(raw, "failure_message") or DEFAULT_FAILURE
         values["help_message"] = _text(raw, "help_message") or DEFAULT_HELP
+        values["fallback_message"] = _text(raw, "fallback_message") or DEFAULT_FALLBACK
         values["inactivity_warning_message"] = (
             _text(raw, "inactivity_warning_message") or DEFAULT_INACTIVITY_WARNING
         )

@@ -156,9 +156,11 @@ class TwilioSmsInput(InputChannel):
                     redis, conversations.history, conversations.session_minutes
                 ),
             ),
+            enabled=self.settings.enabled,
         )
         self.api_tasks = ApiTasks(outbound, self.api_settings, redis)
-        self.api_tasks.start()
+        if self.settings.enabled:  # switched off: no reminders, no deferred texts
+            self.api_tasks.start()
         logger.info(
             "twilio_sms: webhook %s%s, sending through %s",
             self.settings.public_url,

@@ -30,8 +30,8 @@ import redisio
 from analytics import metrics
 from analytics.counters import Counters
 from analytics.settings import AnalyticsSettings
-from connectors import keywords, log_privacy, signature, status
-from connectors.inbound import InvalidInbound, parse_inbound
+from connectors import keywords, log_privacy, signature, status, suppression
+from connectors.inbound import InboundSms, InvalidInbound, parse_inbound
 from connectors.inbox import Inbox, Outcome
 from connectors.settings import SmsSettings
 
@@ -148,6 +148,12 @@ class SmsWebhook:
                 return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
             return await self.receive(request)
 
+        @bp.route(prefix + "/fallback", methods=["POST"], stream=True)
+        async def fallback(request: Request) -> HTTPResponse:
+            if not await read_body(request):
+                return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+            return self.fallback(request)
+
         @bp.route(prefix + "/status", methods=["POST"], stream=True)
         async def delivery(request: Request) -> HTTPResponse:
             if not await read_body(request):
@@ -210,16 +216,17 @@ class SmsWebhook:
         form = self._signed_form(request)
         if isinstance(form, HTTPResponse):
             return form
-        if not self.settings.enabled:
-            return _xml()
         try:
             sms = parse_inbound({k: v[0] for k, v in form.items()})
         except InvalidInbound as err:
             return _error(400, str(err))
         if self.inbox is None:
             return _error(503, "starting up")
+        word = keywords.keyword(sms.body)
         try:
-            outcome = await self.inbox.accept(sms, keywords.keyword(sms.body))
+            if not self.settings.enabled and not await self._opt_change(sms, word):
+                return _xml()  # switched off: no turn, nothing sent, nothing kept
+            outcome = await self.inbox.accept(sms, word)
         except RedisError as err:
             logger.error("inbox unavailable, %s not stored: %s", sms.message_sid, err)
             return _error(503, "temporarily unavailable, not stored")
@@ -245,6 +252,37 @@ class SmsWebhook:
             elapsed * 1000,
         )
         return _xml()
+
+    def fallback(self, request: Request) -> HTTPResponse:
+        """Twilio's fallback URL ("Primary handler fails"): the webhook answered an
+        error or nothing (Redis down, the server stopping), so the customer gets
+        `fallback_message` as the TwiML reply. Needs no Redis and stores nothing;
+        STOP and HELP words get no reply (Twilio answers those itself)."""
+        form = self._signed_form(request)
+        if isinstance(form, HTTPResponse):
+            return form
+        body = (form.get("Body") or [""])[0]
+        if not self.settings.enabled or keywords.keyword(body) in (
+            keywords.Keyword.OPT_OUT,
+            keywords.Keyword.HELP,
+        ):
+            return _xml()
+        logger.warning("fallback: a text was answered with the fallback message")
+        reply = MessagingResponse()
+        reply.message(self.settings.fallback_message)
+        return response.text(str(reply), content_type="text/xml")
+
+    async def _opt_change(self, sms: InboundSms, word: keywords.Keyword | None) -> bool:
+        """With `enabled: false`, only a change of who may be texted is kept: a STOP
+        must never be lost, and START from a number that opted out opts it back in
+        (from anyone else it is an answer, and no answer is given)."""
+        assert self.redis is not None
+        if word is keywords.Keyword.OPT_OUT:
+            return True
+        if word is keywords.Keyword.OPT_IN:
+            pair = sms.messaging_service_sid or sms.to_number
+            return await suppression.is_suppressed(self.redis, sms.from_number, pair)
+        return False
 
     async def delivery(self, request: Request) -> HTTPResponse:
         form = self._signed_form(request)

@@ -81,7 +81,7 @@ class SmsWorker:
         )
         self.inactivity = (
             InactivityWatcher(settings, redis, inactivity, conversations, sender)
-            if inactivity is not None and inactivity.enabled
+            if inactivity is not None and inactivity.enabled and settings.enabled
             else None
         )
         self.housekeeping = (

@@ -39,6 +39,7 @@ from tools.harness.redis_server import RedisServer
 PUBLIC = "https://sms.example.com"
 WEBHOOK = "/webhooks/twilio_sms/webhook"
 STATUS = "/webhooks/twilio_sms/status"
+FALLBACK = "/webhooks/twilio_sms/fallback"
 
 emulator = pytest_asyncio.fixture(emulator_for_replicas)
 
@@ -226,3 +227,27 @@ async def test_a_server_stopped_at_any_moment_of_its_start_leaves_no_task_behind
         await asyncio.sleep(delay)
         await routes.channel.stop()
     assert "still running" not in caplog.text
+
+
+async def test_the_fallback_url_answers_with_redis_down(emulator: str) -> None:
+    """Twilio's "Primary handler fails" URL: the customer gets the fallback text
+    as TwiML while Redis is down; it still checks the signature, and gives STOP
+    no reply (Twilio confirms opt-outs itself)."""
+    own = RedisServer()
+    settings = worker_settings(
+        emulator, own, public_url=PUBLIC, fallback_message="Down for a moment, sorry."
+    )
+    routes = await mount(settings, ScriptedBot())
+    own.stop()
+    try:
+        refused, _ = await routes.post(WEBHOOK, inbound_form("hello"))
+        answered, twiml = await routes.post(FALLBACK, inbound_form("hello"))
+        forged, _ = await routes.post(FALLBACK, inbound_form("hello"), signature="bad")
+        stop, silent = await routes.post(FALLBACK, inbound_form("STOP"))
+    finally:
+        await routes.channel.stop()
+    assert refused == 503
+    assert answered == 200
+    assert "<Message>Down for a moment, sorry.</Message>" in twiml
+    assert forged == 403
+    assert stop == 200 and "<Message>" not in silent

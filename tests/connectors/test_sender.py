@@ -88,6 +88,20 @@ async def test_a_send_is_recorded_with_segments(
     assert await redis.lrange(redis_keys.sent(CUSTOMER), 0, -1) == [result.sid]
 
 
+async def test_switched_off_it_sends_nothing(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    """`enabled: false`: whoever asks (a reply, a warning, a reminder), no text."""
+    off = TwilioSender(settings(emulator, redis_server, enabled=False), redis)
+    try:
+        result = await off.send(CUSTOMER, BUSINESS, part())
+    finally:
+        await off.close()
+    assert (result.status, result.sid, result.retryable) == ("disabled", None, False)
+    assert await sent(emulator) == []
+    assert await redis.llen(redis_keys.sent(CUSTOMER)) == 0
+
+
 async def test_20429_is_retried_until_twilio_takes_it(
     sender: TwilioSender, emulator: str
 ) -> None:

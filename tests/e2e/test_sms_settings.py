@@ -9,7 +9,7 @@ import pytest
 
 from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer
-from tools.harness.sms_stack import SmsStack, http
+from tools.harness.sms_stack import BUSINESS, SmsStack, http
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,26 @@ def test_disabled_answers_200_and_runs_no_turn(stack: SmsStack) -> None:
     assert result["status"] == 200 and "<Response" in result["response_body"]
     assert stack.settled(phone) == []
     assert stack.redis().llen(redis_keys.queue(phone)) == 0
+
+
+def test_disabled_sends_nothing_but_keeps_every_opt_out(stack: SmsStack) -> None:
+    """Switched off, the assistant texts nobody (replies, the business API), but a
+    STOP is recorded, and START opts a number that opted out back in."""
+    stopping, starting, other = "+14155550211", "+14155550212", "+14155550213"
+    db = stack.redis()
+    stack.text(stopping, "STOP")
+    assert db.hlen(redis_keys.opt_out(stopping)) == 1
+    db.hset(redis_keys.opt_out(starting), BUSINESS, "1")  # opted out earlier
+    stack.text(starting, "START")
+    assert db.hlen(redis_keys.opt_out(starting)) == 0
+    stack.text(other, "START")  # never opted out: an answer, and none is given
+    assert db.llen(redis_keys.queue(other)) == 0
+    status, body = stack.business_api(
+        "POST", "/sms/outbound", {"to": other, "message": "hello", "urgent": True}
+    )
+    assert (status, body["error"]) == (503, "disabled")
+    for phone in (stopping, starting, other):
+        assert stack.settled(phone) == []
 
 
 def test_no_turn_for_a_number_without_a_session(stack: SmsStack) -> None:
