@@ -44,25 +44,25 @@ import-contacts: install  ## import a CSV: make import-contacts FILE=c.csv [ARGS
 	@test -n "$(FILE)" || { echo "usage: make import-contacts FILE=contacts.csv"; exit 2; }
 	@scripts/redis.sh install
 	@scripts/redis.sh start >/dev/null
-	$(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
+	scripts/dotenv.sh $(BIN)/python -m tools.import_contacts "$(FILE)" $(ARGS)
 
 send: install  ## text a customer from the business (`make run` up): make send TO=+1... MSG="..." or TEMPLATE=reminder [ARGS=--urgent]
 	@test -n "$(TO)" || { echo 'usage: make send TO=+14155552671 MSG="Your order is ready" (or TEMPLATE=reminder)'; exit 2; }
-	@$(BIN)/python -m tools.send --to "$(TO)" $(if $(MSG),--message "$(MSG)") $(if $(TEMPLATE),--template "$(TEMPLATE)") $(ARGS)
+	@scripts/dotenv.sh $(BIN)/python -m tools.send --to "$(TO)" $(if $(MSG),--message "$(MSG)") $(if $(TEMPLATE),--template "$(TEMPLATE)") $(ARGS)
 
 send-reminders: install  ## text tomorrow's reminders (one per appointment, skips opted-out numbers and quiet hours)
-	@$(BIN)/python -m tools.send_reminders $(ARGS)
+	@scripts/dotenv.sh $(BIN)/python -m tools.send_reminders $(ARGS)
 
 stories-from-logs: install  ## real conversations as masked test stories: make stories-from-logs SINCE=7d [NUMBER=+1...] [ARGS=--worth-fixing]
-	@REDIS_URL="$${REDIS_URL:-$$($(BIN)/python -m redisio.settings)}" \
+	@scripts/dotenv.sh bash -c 'REDIS_URL="$${REDIS_URL:-$$(.venv/bin/python -m redisio.settings)}" exec "$$@"' _ \
 	  $(BIN)/python -m tools.stories_from_logs --since "$(or $(SINCE),7d)" $(if $(NUMBER),--number "$(NUMBER)") $(ARGS)
 
 failed-sends: install  ## replies not delivered and texts given up on [ARGS=--json|--show-text]
-	@$(BIN)/python -m tools.failed_sends $(ARGS)
+	@scripts/dotenv.sh $(BIN)/python -m tools.failed_sends $(ARGS)
 
 .PHONY: check-credentials
 check-credentials: install  ## ask Twilio whether the account, numbers (or Messaging Service) and webhooks match the settings
-	@$(BIN)/python -m tools.check_credentials
+	@scripts/dotenv.sh $(BIN)/python -m tools.check_credentials
 
 shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install

@@ -24,6 +24,11 @@ if [ -z "${RUN_SH_SIGNALS_RESET:-}" ] && sigint_ignored; then
   echo "warning: SIGINT is ignored in this shell: stop with SIGTERM (kill $$)" >&2
 fi
 
+# .env (git-ignored; .env.example lists every variable): the shell's own
+# environment wins over it.
+. scripts/dotenv.sh
+load_dotenv || exit 2
+
 MODE="${1:-server}"
 # The one port everything is reached on: the ingress (connectors/ingress.py) answers
 # Twilio there and passes every other path to the Rasa servers on TURNS_PORT.
@@ -53,6 +58,23 @@ for secret in RASA_API_TOKEN REST_CHANNEL_SECRET; do
     exit 2
   fi
 done
+# With a Twilio account, what it needs is checked before anything starts.
+if [ -n "${TWILIO_ACCOUNT_SID:-}" ]; then
+  settings_error=""
+  if [ -z "${TWILIO_AUTH_TOKEN:-}" ]; then
+    settings_error="TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not"
+  elif [ -z "${PUBLIC_URL:-}" ]; then
+    # Twilio signs each webhook with the URL it calls: a guessed base URL would
+    # make every real text a 403, so there is no default.
+    settings_error="TWILIO_ACCOUNT_SID is set but PUBLIC_URL is not: set it to the base URL Twilio calls (e.g. https://bot.example.com; docs/twilio-setup.md)"
+  elif [ -z "${TWILIO_NUMBERS:-}" ] && [ -z "${TWILIO_MESSAGING_SERVICE_SID:-}" ]; then
+    settings_error="set TWILIO_NUMBERS (E.164, comma separated) or TWILIO_MESSAGING_SERVICE_SID (MG...) so replies have a sender"
+  fi
+  if [ -n "$settings_error" ]; then
+    echo "error: $settings_error" >&2
+    exit 2
+  fi
+fi
 mkdir -p "$LOG_DIR"
 # Prometheus: every server process writes its figures here and GET /metrics sums
 # them (analytics/metrics.py). Emptied at each start: the counters restart with
@@ -131,9 +153,9 @@ fi
 # The SMS channel's settings (credentials.yml). Without a Twilio account, the local
 # emulator plays Twilio: it takes our sends and signs the texts `make phone` sends.
 EMULATOR_PORT="${EMULATOR_PORT:-8099}"
-export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:$RASA_PORT}"
 export TWILIO_MESSAGING_SERVICE_SID="${TWILIO_MESSAGING_SERVICE_SID:-}"
 if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
+  export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:$RASA_PORT}"
   # The emulator's built-in test credentials (tools/emulator/config.py).
   export TWILIO_ACCOUNT_SID="ACe1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"
   export TWILIO_AUTH_TOKEN="0123456789abcdef0123456789abcdef"
@@ -148,8 +170,7 @@ if [ -z "${TWILIO_ACCOUNT_SID:-}" ]; then
     echo "Twilio emulator on 127.0.0.1:$EMULATOR_PORT (pid $!, log $LOG_DIR/emulator.log)"
   fi
 else
-  : "${TWILIO_AUTH_TOKEN:?set TWILIO_AUTH_TOKEN with TWILIO_ACCOUNT_SID}"
-  : "${TWILIO_NUMBERS:?set TWILIO_NUMBERS (E.164, comma separated) or a messaging service}"
+  export TWILIO_NUMBERS="${TWILIO_NUMBERS:-}"  # credentials.yml names it
   export TWILIO_API_BASE_URL="${TWILIO_API_BASE_URL:-https://api.twilio.com}"
 fi
 
