@@ -14,7 +14,7 @@ import pytest
 
 from redisio import keys as redis_keys
 from tools.harness.redis_server import RedisServer, free_port
-from tools.harness.sms_stack import BIN, ROOT, SmsStack
+from tools.harness.sms_stack import BIN, ROOT, SmsStack, http
 
 WARNING = "Are you still there? Reply to keep this conversation open."
 WARN_AFTER, GRACE = 3.0, 5.0
@@ -111,6 +111,27 @@ def test_one_warning_with_two_replicas_and_only_after_the_idle_time(
         if e["event"] == "bot" and e.get("text") == WARNING
     ]
     assert len(recorded) == 1  # the session log shows it
+    # The analytics count each warning once: the module's other customers get
+    # theirs too, so the count is compared with every warning the emulator took.
+    deadline = time.monotonic() + 10
+    while warnings_counted(stack) != warnings_sent(stack):
+        assert time.monotonic() < deadline, (
+            warnings_counted(stack),
+            warnings_sent(stack),
+        )
+        time.sleep(0.2)
+
+
+def warnings_counted(stack: SmsStack) -> int:
+    status, report = stack.business_api("GET", "/sms/analytics?days=7")
+    assert status == 200, report
+    return int(report["totals"]["inactivity_warnings"])
+
+
+def warnings_sent(stack: SmsStack) -> int:
+    status, result = http("GET", f"{stack.emulator}/_emulator/messages")
+    assert status == 200, result
+    return sum(1 for m in result["messages"] if m["body"] == WARNING)
 
 
 def test_a_reply_within_grace_keeps_the_booking_going(stack: SmsStack) -> None:
