@@ -75,6 +75,12 @@ if [ -n "${TWILIO_ACCOUNT_SID:-}" ]; then
     exit 2
   fi
 fi
+# The business file (actions/business.yml, or BUSINESS_FILE): every problem in it,
+# one line per key, before any server starts.
+.venv/bin/python -m actions >/dev/null || {
+  echo "error: fix the business file above (docs/adapting.md)" >&2
+  exit 2
+}
 mkdir -p "$LOG_DIR"
 # Prometheus: every server process writes its figures here and GET /metrics sums
 # them (analytics/metrics.py). Emptied at each start: the counters restart with

@@ -73,3 +73,16 @@ def test_a_malformed_env_file_names_the_line_not_the_value(tmp_path: Path) -> No
     assert done.returncode == 2
     assert "line 2: expected KEY=value" in done.stderr
     assert "secret-token-value" not in done.stderr
+
+
+def test_a_bad_business_file_stops_the_start_naming_each_key(tmp_path: Path) -> None:
+    business = tmp_path / "business.yml"
+    text = (ROOT / "actions" / "business.yml").read_text()
+    business.write_text(
+        text.replace("parking:", "parkng:").replace("sun: closed", "sun: 9-5")
+    )
+    done = run({"BUSINESS_FILE": str(business)}, tmp_path)
+    assert done.returncode == 2
+    assert f"{business}: parkng: unknown key (did you mean parking?)" in done.stderr
+    assert f"{business}: hours.sun: expected 'HH:MM-HH:MM' or closed" in done.stderr
+    assert "redis on" not in done.stdout  # nothing was started
