@@ -299,7 +299,7 @@ def write_results(series: list[Series], checkpoints: list[int], args: Any) -> No
     section = (
         f"{marker}\n{command}, {time.strftime('%Y-%m-%d')}, "
         f"{platform.machine()}, Python {platform.python_version()}, raw data in "
-        f"`bench/results/{name}`.\n\n{table(series, checkpoints)}\n<!-- end -->\n"
+        f"`bench/results/{name}` (commit it with the figures).\n\n{table(series, checkpoints)}\n<!-- end -->\n"
     )
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     if marker in text:
