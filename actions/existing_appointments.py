@@ -92,7 +92,7 @@ class ActionCheckAppointment(Action):
             status = " (confirmed)" if upcoming[0].status == "confirmed" else ""
             say(
                 dispatcher,
-                f"You have a {describe(upcoming[0], biz)}{status}. Text us to reschedule or cancel.",
+                f'You have a {describe(upcoming[0], biz)}{status}. Text us to move it, or "cancel my appointment" to cancel it.',
             )
         else:
             listed = join_words([describe(a, biz) for a in upcoming[:3]])
@@ -127,7 +127,7 @@ class ValidateRescheduleForm(FormValidationAction):
         if tracker.get_slot("requested_slot") == "new_time":
             return {"new_time": text}
         biz = business()
-        if parse_when(text, biz.now(), biz.date_order) is not None:
+        if parse_when(text, biz.now(), biz.date_order, biz.open_spans) is not None:
             return {"new_time": text}
         return {}
 

@@ -41,11 +41,13 @@ class Outcome(str, enum.Enum):
     DUPLICATE = "duplicate"  # this MessageSid was already accepted
     OPTED_OUT = "opted_out"  # STOP and friends: suppressed from now on
     OPTED_IN = "opted_in"  # START/YES/UNSTOP from an opted-out number
+    # ...that a bare CANCEL had opted out: told how to cancel an appointment
+    OPTED_IN_HINT = "opted_in_hint"
     SUPPRESSED = "suppressed"  # any other text from an opted-out number: dropped
 
     @property
     def wakes_worker(self) -> bool:
-        return self in (Outcome.QUEUED, Outcome.HELP)
+        return self in (Outcome.QUEUED, Outcome.HELP, Outcome.OPTED_IN_HINT)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Entry:
     """One queued unit of work for a conversation."""
 
     id: str
-    kind: str  # "message" or "help"
+    kind: str  # "message", "help" or "cancel_hint"
     sms: InboundSms
     accepted_at: float
 
@@ -90,8 +92,13 @@ class Inbox:
         self.redis = redis
         self.dedupe_seconds = dedupe_seconds
 
-    async def accept(self, sms: InboundSms, keyword: Keyword | None) -> Outcome:
-        """Store the text durably, or record that it needs no turn; atomic per text."""
+    async def accept(
+        self, sms: InboundSms, keyword: Keyword | None, hint_after: str = ""
+    ) -> Outcome:
+        """Store the text durably, or record that it needs no turn; atomic per text.
+
+        `hint_after`: an opt-out word (CANCEL) whose opt-out, undone by this text,
+        queues a "cancel_hint" entry (how to cancel an appointment instead)."""
         customer = sms.from_number
         pair = sms.messaging_service_sid or sms.to_number
         word = (
@@ -108,6 +115,7 @@ class Inbox:
         # that gets queued at all is a message for the bot.
         kind = "help" if word == "help" else "message"
         entry = Entry(uuid.uuid4().hex, kind, sms, now).to_json()
+        hint = Entry(uuid.uuid4().hex, "cancel_hint", sms, now).to_json()
         bare = sms.body.strip().upper()
         # The work index first: if this process dies after the Lua call, the sweep
         # still finds the queue.
@@ -131,6 +139,8 @@ class Inbox:
                 sms.message_sid,
                 now,
                 KEYWORD_SIDS_KEPT,
+                hint_after,
+                hint,
             ],
         )
         outcome = Outcome(result)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from connectors.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, Keywords
 from redisio import RedisSettings, default_url
 from redisio.settings import to_bool
 
@@ -27,6 +28,10 @@ DEFAULT_HELP = (
 )
 DEFAULT_FALLBACK = (
     "Sorry, we can't answer texts right now. Please try again in a few minutes."
+)
+DEFAULT_CANCEL_HINT = (
+    'To cancel an appointment, text "cancel my appointment": CANCEL on its own '
+    "stops all texts from us."
 )
 DEFAULT_INACTIVITY_WARNING = (
     "Are you still there? Reply to keep this conversation open."
@@ -85,6 +90,17 @@ class SmsSettings:
     # optionally every new number becomes a contact.
     contact_matching: bool = True
     auto_create_contacts: bool = False
+    # Keywords (connectors/keywords.py): Twilio's defaults unless the Messaging
+    # Service's Advanced Opt-Out changed them. After a bare CANCEL opted a customer
+    # out, their START is answered with `cancel_hint_message`.
+    opt_out_words: tuple[str, ...] = OPT_OUT_WORDS
+    opt_in_words: tuple[str, ...] = OPT_IN_WORDS
+    help_words: tuple[str, ...] = HELP_WORDS
+    cancel_hint_message: str = DEFAULT_CANCEL_HINT
+
+    @property
+    def keywords(self) -> Keywords:
+        return Keywords(self.opt_out_words, self.opt_in_words, self.help_words)
 
     @property
     def redis(self) -> RedisSettings:
@@ -174,6 +190,17 @@ class SmsSettings:
         values["inactivity_warning_message"] = (
             _text(raw, "inactivity_warning_message") or DEFAULT_INACTIVITY_WARNING
         )
+        values["cancel_hint_message"] = (
+            _text(raw, "cancel_hint_message") or DEFAULT_CANCEL_HINT
+        )
+        for key in ("opt_out_words", "opt_in_words", "help_words"):
+            values[key] = _words(raw, key, getattr(cls, key))
+        try:
+            Keywords(
+                values["opt_out_words"], values["opt_in_words"], values["help_words"]
+            )
+        except ValueError as error:
+            raise SettingsError(f"twilio_sms keywords: {error}") from None
         values["redis_url"] = _text(raw, "redis_url") or default_url()
         try:
             RedisSettings.from_url(values["redis_url"])
@@ -231,6 +258,22 @@ def _numbers(value: Any) -> tuple[str, ...]:
             phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         )
     return tuple(dict.fromkeys(numbers))
+
+
+def _words(
+    raw: Mapping[str, Any], key: str, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A list, or one comma-separated string; matched case-insensitively."""
+    value = raw.get(key)
+    if value is None or value == "":
+        return default
+    items = value if isinstance(value, list) else str(value).split(",")
+    words = tuple(
+        dict.fromkeys(str(i).strip().upper() for i in items if str(i).strip())
+    )
+    if not words:
+        raise SettingsError(f"twilio_sms.{key}: expected at least one word")
+    return words
 
 
 def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:

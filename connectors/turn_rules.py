@@ -31,6 +31,7 @@ class Start(enum.Enum):
     """What an entry gets before any turn state is read."""
 
     HELP = "help"  # the configured help text, no turn
+    CANCEL_HINT = "cancel_hint"  # how to cancel an appointment, no turn
     NONE = "none"  # no reply: outbound-only deployment, no active conversation
     TURN = "turn"  # a Rasa turn
 
@@ -42,6 +43,8 @@ def how_to_start(
     conversation the business started (still active) gets a turn."""
     if kind == "help":
         return Start.HELP
+    if kind == "cancel_hint":
+        return Start.CANCEL_HINT
     if not initiate_from_inbound and not has_active_session:
         return Start.NONE
     return Start.TURN

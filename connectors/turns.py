@@ -123,6 +123,9 @@ class Turns:
         )
         if start is Start.HELP:
             return await self.store(entry, [shape_message(self.settings.help_message)])
+        if start is Start.CANCEL_HINT:
+            hint = self.settings.cancel_hint_message
+            return await self.store(entry, [shape_message(hint)])
         if start is Start.NONE:
             logger.info(
                 "%s: no active session, no turn (initiate_from_inbound off)",

@@ -111,6 +111,7 @@ class SmsWebhook:
         log_privacy.register_secret(settings.auth_token)
         log_privacy.register_secret(urlsplit(settings.redis_url).password)
         self.settings = settings
+        self.keywords = settings.keywords
         self.analytics = analytics or AnalyticsSettings.from_env()
         self.redis: Redis | None = None
         self.inbox: Inbox | None = None
@@ -222,11 +223,19 @@ class SmsWebhook:
             return _error(400, str(err))
         if self.inbox is None:
             return _error(503, "starting up")
-        word = keywords.keyword(sms.body)
+        word = self.keywords.keyword(sms.body)
+        # After START, a customer whom a bare CANCEL opted out is told how to
+        # cancel an appointment (if CANCEL is an opt-out word here at all).
+        hint_after = (
+            keywords.AMBIGUOUS_OPT_OUT
+            if self.settings.enabled
+            and keywords.AMBIGUOUS_OPT_OUT in self.settings.opt_out_words
+            else ""
+        )
         try:
             if not self.settings.enabled and not await self._opt_change(sms, word):
                 return _xml()  # switched off: no turn, nothing sent, nothing kept
-            outcome = await self.inbox.accept(sms, word)
+            outcome = await self.inbox.accept(sms, word, hint_after)
         except RedisError as err:
             logger.error("inbox unavailable, %s not stored: %s", sms.message_sid, err)
             return _error(503, "temporarily unavailable, not stored")
@@ -262,7 +271,7 @@ class SmsWebhook:
         if isinstance(form, HTTPResponse):
             return form
         body = (form.get("Body") or [""])[0]
-        if not self.settings.enabled or keywords.keyword(body) in (
+        if not self.settings.enabled or self.keywords.keyword(body) in (
             keywords.Keyword.OPT_OUT,
             keywords.Keyword.HELP,
         ):

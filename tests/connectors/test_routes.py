@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
-from connectors.settings import SmsSettings
+from connectors.settings import DEFAULT_CANCEL_HINT, SmsSettings
 from connectors.twilio_sms import MAX_BODY_BYTES, TwilioSmsInput
 from redisio import keys as redis_keys
 from tests.connectors.worker_stack import (
@@ -251,3 +251,44 @@ async def test_the_fallback_url_answers_with_redis_down(emulator: str) -> None:
     assert "<Message>Down for a moment, sorry.</Message>" in twiml
     assert forged == 403
     assert stop == 200 and "<Message>" not in silent
+
+
+async def test_start_after_a_bare_cancel_says_how_to_cancel_an_appointment(
+    mounted: Mounted, emulator: str, redis: Redis
+) -> None:
+    """CANCEL is one of Twilio's opt-out words, and customers also mean an
+    appointment by it: their START is answered with how to say that instead."""
+    assert (await mounted.post(WEBHOOK, inbound_form("cancel")))[0] == 200
+    assert await redis.hlen(redis_keys.opt_out(CUSTOMER)) == 1
+    assert (await mounted.post(WEBHOOK, inbound_form("START")))[0] == 200
+    [hint] = await wait_for_texts(emulator, 1)
+    assert hint["body"] == DEFAULT_CANCEL_HINT
+    assert await redis.hlen(redis_keys.opt_out(CUSTOMER)) == 0
+    # Opted out by STOP: START gets Twilio's own confirmation only.
+    await mounted.post(WEBHOOK, inbound_form("STOP"))
+    await mounted.post(WEBHOOK, inbound_form("start"))
+    assert await redis.hlen(redis_keys.opt_out(CUSTOMER)) == 0
+    await asyncio.sleep(1)
+    assert len(await sent_to(emulator)) == 1
+    assert mounted.bot.turns == []
+
+
+async def test_opt_out_words_follow_the_setting(
+    emulator: str, redis: Redis, redis_server: RedisServer
+) -> None:
+    """A Messaging Service whose Advanced Opt-Out dropped CANCEL: a bare "cancel"
+    is a text for the assistant, and the business's own word opts out."""
+    settings = worker_settings(
+        emulator, redis_server, public_url=PUBLIC, opt_out_words="STOP,ARRET"
+    )
+    routes = await mount(settings, ScriptedBot())
+    try:
+        await routes.post(WEBHOOK, inbound_form("cancel"))
+        [reply] = await wait_for_texts(emulator, 1)
+        assert reply["body"] == "You said: cancel"
+        assert await redis.hlen(redis_keys.opt_out(CUSTOMER)) == 0
+        await routes.post(WEBHOOK, inbound_form("arret"))
+        assert await redis.hlen(redis_keys.opt_out(CUSTOMER)) == 1
+    finally:
+        await routes.channel.stop()
+    assert routes.bot.turns == ["cancel"]
