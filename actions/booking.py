@@ -145,7 +145,9 @@ class ValidateBookingForm(FormValidationAction):
             return {}
         text = without_name(text)
         biz = business()
-        has_time = parse_when(text, biz.now(), biz.date_order) is not None
+        has_time = (
+            parse_when(text, biz.now(), biz.date_order, biz.open_spans) is not None
+        )
         if requested == "appointment_time" and not has_time:
             # "actually a checkup instead" changes the service, not the time.
             entities = tracker.latest_message.get("entities") or []

@@ -75,6 +75,11 @@ class Business:
     def hours_on(self, day: date) -> OpeningHours | None:
         return self.hours.get(day.weekday())
 
+    @property
+    def open_spans(self) -> dict[int, tuple[time, time]]:
+        """Opening hours by weekday as (opens, closes): what reads a bare hour."""
+        return {day: (h.opens, h.closes) for day, h in self.hours.items()}
+
     def now(self) -> datetime:
         """The current time in the business's zone: every date the customer sees
         (BUSINESS_NOW fixes it, for tests and demos)."""

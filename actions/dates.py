@@ -9,8 +9,9 @@ patterns below cover what customers send ("tmrw 3", "thurs morning", "12/3 2pm",
 Misspelt day and month names are corrected with difflib first.
 
 Rules:
-* A bare hour 1-6 is pm, 7-11 am, 12 noon; "evening at 7" is pm, "morning at 6"
-  am. A bare number is a time only after a day ("tmrw 3"), at/@/around/about/
+* A bare hour is am or pm as the business is open ("at 7" is 7pm at a salon open
+  until 9pm); where both or neither are open, 1-6 is pm, 7-11 am, 12 noon;
+  "evening at 7" is pm, "morning at 6" am. A bare number is a time only after a day ("tmrw 3"), at/@/around/about/
   make it, or with ":mm", "o'clock" or "ish"; alone ("2") it is an option pick,
   as are ordinals 1st-9th unless "on the 2nd" or a time comes with them.
 * What follows "not", "instead of" or "rather than" is ignored ("2pm instead of
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -174,13 +176,30 @@ def _clock(h: str, m: str | None, x: str | None) -> tuple[time, bool] | None:
     return time(hour + 12 if hour <= 6 else hour, minute), True
 
 
-def _fit(clock: tuple[time, bool], window: tuple[time, time] | None) -> time:
-    """A guessed am/pm follows the part of day: "evening at 7" is 7pm."""
+def _fit(
+    clock: tuple[time, bool],
+    window: tuple[time, time] | None,
+    open_spans: Sequence[tuple[time, time]] = (),
+) -> time:
+    """A guessed am/pm follows the part of day ("evening at 7" is 7pm), else the
+    opening hours: of "7am" and "7pm", the one the business is open at (a salon
+    open until 9pm reads "at 7" as 7pm, a clinic open 8-6 as the bare-hour rule)."""
     t, guessed = clock
-    if guessed and window and window[0] >= time(12) and t.hour < 12:
+    if not guessed:
+        return t
+    if window and window[0] >= time(12) and t.hour < 12:
         return t.replace(hour=t.hour + 12)
-    if guessed and window and window[1] <= time(12) and t.hour > 12:
+    if window and window[1] <= time(12) and t.hour > 12:
         return t.replace(hour=t.hour - 12)
+    if window or t.hour == 12:
+        return t
+    am = t.replace(hour=t.hour % 12)
+    pm = am.replace(hour=am.hour + 12)
+    open_at = [any(o <= c < e for o, e in open_spans) for c in (am, pm)]
+    if open_at == [True, False]:
+        return am
+    if open_at == [False, True]:
+        return pm
     return t
 
 
@@ -250,8 +269,16 @@ def _week(m: re.Match[str], today: date) -> tuple[date, ...] | None:
     return tuple(d for i in span if (d := monday + timedelta(i)) >= today) or None
 
 
-def parse_when(text: str, now: datetime, date_order: str = "MDY") -> WhenRequest | None:
-    """Read a day, time, window or range from an SMS; None if it names none."""
+def parse_when(
+    text: str,
+    now: datetime,
+    date_order: str = "MDY",
+    hours: Mapping[int, tuple[time, time]] | None = None,
+) -> WhenRequest | None:
+    """Read a day, time, window or range from an SMS; None if it names none.
+
+    `hours`: opening hours by weekday (Monday 0), which settle a bare hour's am
+    or pm (on the day asked for, else on any day)."""
     today = now.date()
     s = _Scan(_normalise(text))
     s.take(_NEGATED)  # what they do NOT want: "2pm instead of 3pm", "not tue"
@@ -297,7 +324,10 @@ def parse_when(text: str, now: datetime, date_order: str = "MDY") -> WhenRequest
         day = day or today + timedelta(days=gap)
     if s.take(_ASAP) and not days:
         days = tuple(today + timedelta(days=i) for i in range(ASAP_DAYS))
-    at = _fit(clock, window) if clock else None
+    spans = list((hours or {}).values())
+    if hours and day is not None and day.weekday() in hours:
+        spans = [hours[day.weekday()]]
+    at = _fit(clock, window, spans) if clock else None
     if day is None and days is None and at is None and window is None:
         return None
     return WhenRequest(day, at, None if at else window, None if day else days)

@@ -115,7 +115,7 @@ def choose_time(
 ) -> TimeChoice:
     """Pure decision: the caller fetched `booked` and passes the clock in."""
     picked = resolve_choice(text, offered) if offered else None
-    request = parse_when(text, now, biz.date_order)
+    request = parse_when(text, now, biz.date_order, biz.open_spans)
     if picked and request and request.day and request.day != _day_of(picked, biz):
         picked = None  # "thursday 3pm" is not the "3:00pm" offered for Friday
     if picked:

@@ -535,3 +535,38 @@ def test_within_cancellation_window() -> None:
     saturday = datetime(2026, 3, 7, 10, 0, tzinfo=TZ)
     assert within_cancellation_window(at(d(3, 8), 10), saturday, BIZ)
     assert not within_cancellation_window(at(d(3, 8), 11), saturday, BIZ)
+
+
+#: A salon with late evenings: 10-21 on weekdays, 9-17 on Saturday.
+SALON_HOURS = {
+    **{day: (time(10), time(21)) for day in range(5)},
+    5: (time(9), time(17)),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("at 7", 19),  # 7am closed, 7pm open
+        ("at 8", 20),
+        ("at 9", 9),  # open at 9am on Saturday, closed at 9pm
+        ("at 10", 10),
+        ("at 3", 15),  # 3am and 3pm: only the afternoon is open
+        ("sat at 8", 8),  # neither open on Saturday: the bare-hour rule
+        ("sat at 9", 9),
+        ("evening at 7", 19),
+        ("morning at 11", 11),
+    ],
+)
+def test_a_bare_hour_follows_the_businesss_opening_hours(
+    text: str, expected: int
+) -> None:
+    request = parse_when(text, NOW, "MDY", SALON_HOURS)
+    assert request is not None and request.at == time(expected)
+
+
+@pytest.mark.parametrize("hour", range(1, 13))
+def test_the_clinics_own_hours_read_a_bare_hour_as_before(hour: int) -> None:
+    assert parse_when(f"at {hour}", NOW, "MDY", BIZ.open_spans) == parse_when(
+        f"at {hour}", NOW
+    )
