@@ -68,8 +68,9 @@ shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/redis.sh install
 	@scripts/run.sh shell
 
-validate: install  ## rasa data validate, warnings are errors
+validate: install  ## rasa data validate (warnings are errors), and the NLU's service words against the business file
 	$(BIN)/rasa data validate --fail-on-warnings
+	$(BIN)/python -m tools.check_services
 
 pytest: install train  ## the pytest suite (starts its own Redis and servers)
 	@scripts/redis.sh install

@@ -1,0 +1,53 @@
+"""`make validate` checks the NLU's service words against the business file, so a
+business adapted in one place and not the other fails loudly (tools/check_services.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from actions.business import load_business, parse_business
+from tools.check_services import NLU, problems
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted(NLU.glob("*.yml"))
+
+
+def salon() -> Any:
+    raw: dict[str, Any] = yaml.safe_load(
+        (ROOT / "actions" / "business.yml").read_text()
+    )
+    raw["services"] = [
+        {"key": "haircut", "name": "haircut", "duration_minutes": 45, "price": 40},
+        {"key": "colour", "name": "colour", "duration_minutes": 90, "price": 95},
+    ]
+    return parse_business(raw)
+
+
+def test_the_shipped_data_and_business_agree() -> None:
+    assert problems(load_business(), SHIPPED) == []
+
+
+def test_a_new_business_with_the_old_words_is_told_each_mismatch() -> None:
+    found = problems(salon(), SHIPPED)
+    assert any("synonym 'cleaning' is not a service key" in f for f in found)
+    assert any("lookup word 'teeth whitening' names no service" in f for f in found)
+    unreached = [f.split(":")[0] for f in found if f.startswith("service ")]
+    assert unreached == ["service 'colour'", "service 'haircut'"]
+
+
+def test_words_for_the_new_business_pass(tmp_path: Path) -> None:
+    nlu = tmp_path / "services.yml"
+    nlu.write_text(
+        'version: "3.1"\nnlu:\n'
+        "  - synonym: haircut\n    examples: |\n      - trim\n      - cut\n"
+        "  - synonym: colour\n    examples: |\n      - color\n      - highlights\n"
+        "  - lookup: service\n    examples: |\n      - trim\n      - hair colour\n"
+    )
+    assert problems(salon(), [nlu]) == []
+    nlu.write_text(nlu.read_text() + "      - manicure\n")
+    assert problems(salon(), [nlu]) == [
+        "services.yml: lookup word 'manicure' names no service"
+    ]
