@@ -15,7 +15,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.business import business
+from actions.business import Business, business
 from actions.replies import say
 
 CARRIED_OVER = ("customer_name",)
@@ -37,17 +37,18 @@ def channel_type(metadata: Any, latest_input_channel: str | None) -> str:
     return "cmdline"
 
 
-def greeting(channel: str, business_name: str, name: str | None) -> str:
-    """The first line of a session, worded for the channel it arrives on."""
+def greeting(channel: str, biz: Business, name: str | None) -> str:
+    """The first line of a session, worded for the channel it arrives on; the
+    shell's example names the business's own first service."""
     hello = f"Hi {name}," if name else "Hi,"
     if channel == "sms":
-        return f"{hello} this is {business_name}."
+        return f"{hello} this is {biz.name}."
     if channel == "cmdline":
         return (
-            f"{hello} this is {business_name}'s assistant (test shell). Type as a "
-            "customer would text, e.g. 'book a cleaning tue 3pm'."
+            f"{hello} this is {biz.name}'s assistant (test shell). Type as a "
+            f"customer would text, e.g. 'book a {biz.services[0].name} tue 3pm'."
         )
-    return f"{hello} this is {business_name}'s assistant."
+    return f"{hello} this is {biz.name}'s assistant."
 
 
 def contact_name(metadata: Any) -> str | None:
@@ -76,8 +77,6 @@ class ActionSessionStart(Action):
             carried["customer_name"] = known
         events: list[EventType] = [SessionStarted(), SlotSet("channel_type", channel)]
         events += [SlotSet(k, v) for k, v in carried.items() if v is not None]
-        say(
-            dispatcher, greeting(channel, business().name, carried.get("customer_name"))
-        )
+        say(dispatcher, greeting(channel, business(), carried.get("customer_name")))
         events.append(ActionExecuted("action_listen"))
         return events

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
-from actions.business import business
+from actions.business import Service, business
 from actions.faq import ANSWERS, ActionAnswerFaq, faq_answer, opening_hours
 from actions.handoff import ActionHandoff
 from actions.replies import compose
-from actions.session import ActionSessionStart
+from actions.session import ActionSessionStart, greeting
 from redisio import keys as redis_keys
 from tests.actions.trackers import (
     DOMAIN,
@@ -57,6 +58,16 @@ async def test_rest_and_shell_get_their_own_greeting() -> None:
     assert slots_of(events)["channel_type"] == "rest" and "assistant" in said[0]
     said, events = await start_session()
     assert slots_of(events)["channel_type"] == "cmdline" and "test shell" in said[0]
+    first = business().services[0].name  # the example is the business's own
+    assert f"e.g. 'book a {first} tue 3pm'" in said[0]
+
+
+def test_the_shell_example_names_another_businesss_service() -> None:
+    salon = replace(
+        business(), name="Cut & Colour", services=(Service("cut", "haircut", 45, 40),)
+    )
+    assert greeting("cmdline", salon, None).endswith("e.g. 'book a haircut tue 3pm'.")
+    assert greeting("sms", salon, "Ana") == "Hi Ana, this is Cut & Colour."
 
 
 async def test_a_later_session_reads_the_channel_from_the_last_message() -> None:
