@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,15 @@ class OpeningHours:
 
 
 @dataclass(frozen=True)
+class FaqTopic:
+    """A question topic the business adds in its file (or rewords): the answer,
+    and words that name it in a text of several questions."""
+
+    answer: str
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Business:
     name: str
     timezone: ZoneInfo
@@ -63,6 +72,8 @@ class Business:
     slot_interval_minutes: int
     min_notice_minutes: int
     horizon_days: int
+    #: topic -> answer: topics added in the file, or built-in answers reworded
+    faq: dict[str, FaqTopic] = field(default_factory=dict)
 
     def service(self, key: str) -> Service | None:
         return next((s for s in self.services if s.key == key), None)
@@ -103,6 +114,7 @@ TOP_KEYS = {
     "insurance": False,
     "cancellation": False,
     "booking": False,
+    "faq": False,
 }
 SERVICE_KEYS = ("key", "name", "duration_minutes", "price")
 #: section -> key -> (default, lowest value)
@@ -227,6 +239,33 @@ def _parse_services(raw: Any, problems: _Problems) -> tuple[Service, ...]:
     return tuple(services)
 
 
+def _parse_faq(raw: Any, problems: _Problems) -> dict[str, FaqTopic]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.add("faq", "expected a mapping of topic to answer and words")
+        return {}
+    topics: dict[str, FaqTopic] = {}
+    for topic, entry in raw.items():
+        where = f"faq.{topic}."
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(topic)):
+            problems.add(f"faq.{topic}", "a topic is lower case, digits and _")
+            continue
+        if not isinstance(entry, dict):
+            problems.add(f"faq.{topic}", "expected answer (and words)")
+            continue
+        problems.unknown(where, entry, ("answer", "words"))
+        answer = problems.text(entry, "answer", where)
+        words = entry.get("words") or []
+        if not isinstance(words, list) or not all(
+            isinstance(w, str) and w.strip() for w in words
+        ):
+            problems.add(where + "words", "expected a list of words or phrases")
+            words = []
+        topics[str(topic)] = FaqTopic(answer, tuple(w.strip().lower() for w in words))
+    return topics
+
+
 def _zone(raw: dict[str, Any], problems: _Problems) -> ZoneInfo:
     name = problems.text(raw, "timezone")
     if not name:
@@ -285,6 +324,7 @@ def parse_business(raw: Any) -> Business:
         slot_interval_minutes=sections["booking"]["slot_interval_minutes"] or 15,
         min_notice_minutes=sections["booking"]["min_notice_minutes"],
         horizon_days=sections["booking"]["horizon_days"],
+        faq=_parse_faq(raw.get("faq"), problems),
     )
     if problems.lines:
         raise BusinessFileError("\n".join(problems.lines))

@@ -105,9 +105,22 @@ ANSWERS: dict[str, Callable[[Business], str]] = {
 
 
 def faq_answer(topic: str, biz: Business) -> str | None:
-    """The answer to an FAQ topic, built from the business file; None if unknown."""
+    """The answer to an FAQ topic, built from the business file; None if unknown.
+    A topic in the file's `faq:` section (new, or a built-in reworded) wins;
+    {name}, {phone} and {address} in its answer are the business's."""
+    added = biz.faq.get(topic)
+    if added is not None:
+        facts = {"{name}": biz.name, "{phone}": biz.phone, "{address}": biz.address}
+        return re.sub(
+            r"\{(?:name|phone|address)\}", lambda m: facts[m[0]], added.answer
+        )
     answer = ANSWERS.get(topic)
     return answer(biz) if answer else None
+
+
+def known_topics(biz: Business) -> set[str]:
+    """Every topic with an answer: built in, or added in the business file."""
+    return set(ANSWERS) | set(biz.faq)
 
 
 #: Words that name a topic in one question. Checked in this order, specific before
@@ -144,13 +157,33 @@ CUES: dict[str, re.Pattern[str]] = {
 _QUESTION_BREAK = re.compile(r"[?!.;&\r\n]|,?\s*\b(?:and|also|plus)\b", re.IGNORECASE)
 
 
-def _cued_topic(part: str, selector_topic: str | None) -> str | None:
+def cues_for(biz: Business) -> dict[str, re.Pattern[str]]:
+    """The business file's topic words (checked first: they are its own), then
+    the built-in cues."""
+    added = {
+        topic: re.compile(
+            r"\b(?:" + "|".join(re.escape(w) for w in entry.words) + r")\b",
+            re.IGNORECASE,
+        )
+        for topic, entry in biz.faq.items()
+        if entry.words
+    }
+    return {**added, **{t: c for t, c in CUES.items() if t not in added}}
+
+
+def _cued_topic(
+    part: str, selector_topic: str | None, cues: dict[str, re.Pattern[str]]
+) -> str | None:
     """The topic one question names; the selector's when the question names it too."""
-    cued = [topic for topic, cue in CUES.items() if cue.search(part)]
+    cued = [topic for topic, cue in cues.items() if cue.search(part)]
     return selector_topic if selector_topic in cued else next(iter(cued), None)
 
 
-def faq_topics(text: str, selector_topic: str | None) -> list[str]:
+def faq_topics(
+    text: str,
+    selector_topic: str | None,
+    cues: dict[str, re.Pattern[str]] | None = None,
+) -> list[str]:
     """Every FAQ topic a text asks about, in the order asked, each once.
 
     The ResponseSelector names one topic per message, so "where do i park and what
@@ -159,11 +192,12 @@ def faq_topics(text: str, selector_topic: str | None) -> list[str]:
     topic itself (or first). One question keeps the selector's single topic, so a
     cue of another topic inside it ("how much is parking") adds no answer.
     """
+    cues = CUES if cues is None else cues
     parts = [p for p in _QUESTION_BREAK.split(text) if re.search(r"\w", p)]
     if len(parts) < 2:
-        single = selector_topic or _cued_topic(text, None)
+        single = selector_topic or _cued_topic(text, None, cues)
         return [single] if single else []
-    topics = [_cued_topic(part, selector_topic) for part in parts]
+    topics = [_cued_topic(part, selector_topic, cues) for part in parts]
     if selector_topic and selector_topic not in topics:
         if None in topics:
             topics[topics.index(None)] = selector_topic
@@ -195,7 +229,9 @@ class ActionAnswerFaq(Action):
         """All asked topics answered in one text, so the answers arrive in order."""
         biz = business()
         message = tracker.latest_message
-        topics = faq_topics(message.get("text") or "", faq_topic(message))
+        topics = faq_topics(
+            message.get("text") or "", faq_topic(message), cues_for(biz)
+        )
         unknown = "Sorry, I don't know that one. " + _contact(biz)
         answers = [_sentence(faq_answer(t, biz) or unknown) for t in topics]
         say(dispatcher, " ".join(dict.fromkeys(answers)) or unknown)

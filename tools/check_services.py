@@ -1,4 +1,5 @@
-"""The NLU's service words against the business file: `make validate` runs it.
+"""The NLU's service words and the domain's FAQ topics against the business file:
+`make validate` runs it.
 
 The actions turn a `service` entity into a service by its key (a synonym maps
 "teeth cleaning" to `cleaning`) or find a service's key or name in the text. A
@@ -16,8 +17,22 @@ from typing import Any
 import yaml
 
 from actions.business import Business, BusinessFileError, load_business
+from actions.faq import known_topics
 
-NLU = Path(__file__).resolve().parents[1] / "data" / "nlu"
+ROOT = Path(__file__).resolve().parents[1]
+NLU = ROOT / "data" / "nlu"
+DOMAIN = ROOT / "domain.yml"
+
+
+def faq_problems(business: Business, domain: Path = DOMAIN) -> list[str]:
+    """Topics the assistant can recognise but not answer."""
+    responses = (yaml.safe_load(domain.read_text()) or {}).get("responses") or {}
+    topics = {r.split("/", 1)[1] for r in responses if r.startswith("utter_faq/")}
+    return [
+        f"domain.yml: utter_faq/{topic} has no answer (add faq.{topic}.answer to "
+        "the business file)"
+        for topic in sorted(topics - known_topics(business))
+    ]
 
 
 def _items(text: str | None) -> list[str]:
@@ -71,8 +86,10 @@ def main() -> int:
         print(f"business file: {err}", file=sys.stderr)
         return 2
     found = problems(business, sorted(NLU.glob("*.yml")))
+    found += faq_problems(business)
     for line in found:
-        print(f"data/nlu/{line}" if ".yml:" in line else line, file=sys.stderr)
+        nlu = ".yml:" in line and not line.startswith("domain.yml")
+        print(f"data/nlu/{line}" if nlu else line, file=sys.stderr)
     return 1 if found else 0
 
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.business import business
-from actions.faq import ANSWERS, CUES, ActionAnswerFaq, faq_answer, faq_topics
+from actions.business import Business, BusinessFileError, business, parse_business
+from actions.config import BUSINESS_FILE
+from actions.faq import (
+    ANSWERS,
+    CUES,
+    ActionAnswerFaq,
+    cues_for,
+    faq_answer,
+    faq_topics,
+    known_topics,
+)
 from actions.replies import compose
 from tests.actions.trackers import DOMAIN, make_tracker, texts
 
@@ -115,3 +125,49 @@ def test_faq_topics(text: str, selector_topic: str | None, topics: list[str]) ->
 
 def test_every_faq_topic_has_cue_words() -> None:
     assert set(CUES) == set(ANSWERS)
+
+
+def with_faq(faq: dict[str, object]) -> Business:
+    raw = yaml.safe_load(BUSINESS_FILE.read_text())
+    return parse_business({**raw, "faq": faq})
+
+
+SALON_FAQ = {
+    "walk_ins": {
+        "answer": "Walk-ins are welcome at {name} when a chair is free; call {phone}.",
+        "words": ["walk in", "walk-in", "walk ins", "without an appointment"],
+    },
+    "parking": {"answer": "Park in the lot behind the salon."},
+}
+
+
+def test_a_topic_added_in_the_business_file_is_answered_without_code() -> None:
+    biz = with_faq(SALON_FAQ)
+    assert faq_answer("walk_ins", biz) == (
+        f"Walk-ins are welcome at {biz.name} when a chair is free; call {biz.phone}."
+    )
+    assert faq_answer("parking", biz) == "Park in the lot behind the salon."
+    assert faq_answer("hours", biz) == faq_answer("hours", BIZ)  # built in, kept
+    assert "walk_ins" in known_topics(biz) and "walk_ins" not in known_topics(BIZ)
+
+
+def test_an_added_topics_words_find_it_among_several_questions() -> None:
+    cues = cues_for(with_faq(SALON_FAQ))
+    asked = "what time do you close and do you take walk ins"
+    assert faq_topics(asked, "hours", cues) == ["hours", "walk_ins"]
+    assert faq_topics(asked, "hours") == ["hours"]  # unknown to the built-in cues
+
+
+@pytest.mark.parametrize(
+    ("faq", "line"),
+    [
+        ({"walk_ins": {"words": ["walk in"]}}, "faq.walk_ins.answer: missing"),
+        ({"walk_ins": {"answer": "x", "word": []}}, "faq.walk_ins.word: unknown key"),
+        ({"Walk Ins": {"answer": "x"}}, "faq.Walk Ins: a topic is lower case"),
+        ({"walk_ins": {"answer": "x", "words": "walk in"}}, "faq.walk_ins.words"),
+    ],
+)
+def test_a_bad_faq_entry_is_named(faq: dict[str, object], line: str) -> None:
+    with pytest.raises(BusinessFileError) as problem:
+        with_faq(faq)
+    assert any(p.startswith(line) for p in str(problem.value).splitlines())

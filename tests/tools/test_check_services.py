@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from actions.business import load_business, parse_business
-from tools.check_services import NLU, problems
+from tools.check_services import NLU, faq_problems, problems
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(NLU.glob("*.yml"))
@@ -51,3 +51,23 @@ def test_words_for_the_new_business_pass(tmp_path: Path) -> None:
     assert problems(salon(), [nlu]) == [
         "services.yml: lookup word 'manicure' names no service"
     ]
+
+
+def test_a_faq_topic_the_domain_knows_needs_an_answer(tmp_path: Path) -> None:
+    domain = tmp_path / "domain.yml"
+    domain.write_text(
+        'version: "3.1"\nresponses:\n'
+        "  utter_faq/hours:\n    - text: hours\n"
+        "  utter_faq/walk_ins:\n    - text: walk-ins\n"
+    )
+    biz = load_business()
+    assert faq_problems(biz) == []  # the shipped domain and business agree
+    assert faq_problems(biz, domain) == [
+        "domain.yml: utter_faq/walk_ins has no answer (add faq.walk_ins.answer to "
+        "the business file)"
+    ]
+    walk_ins = {"walk_ins": {"answer": "Walk-ins welcome."}}
+    raw: dict[str, Any] = yaml.safe_load(
+        (ROOT / "actions" / "business.yml").read_text()
+    )
+    assert faq_problems(parse_business({**raw, "faq": walk_ins}), domain) == []
