@@ -7,7 +7,28 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install redis train run shell phone emulator import-contacts failed-sends stories-from-logs send send-reminders test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
+# The business the assistant is built for: empty for this repository's own (the
+# files at the top: actions/business.yml, domain.yml, data/, tests/test_stories.yml),
+# or a folder holding business.yml, domain.yml, data/, test_stories.yml and bank.yml,
+# e.g. `make test BUSINESS=examples/salon` (docs/adapting.md). Its model is
+# models/<folder name>.tar.gz. tools/business_folder.py reads BUSINESS the same way.
+BUSINESS ?=
+ifeq ($(strip $(BUSINESS)),)
+export BUSINESS_DOMAIN := domain.yml
+export BUSINESS_DATA := data
+TEST_STORIES := tests/test_stories.yml
+export BUSINESS_MODEL := models/assistant.tar.gz
+else
+override BUSINESS := $(patsubst %/,%,$(strip $(BUSINESS)))
+export BUSINESS
+export BUSINESS_FILE := $(BUSINESS)/business.yml
+export BUSINESS_DOMAIN := $(BUSINESS)/domain.yml
+export BUSINESS_DATA := $(BUSINESS)/data
+TEST_STORIES := $(BUSINESS)/test_stories.yml
+export BUSINESS_MODEL := models/$(notdir $(BUSINESS)).tar.gz
+endif
+
+.PHONY: help business-paths install redis train run shell phone emulator import-contacts failed-sends stories-from-logs send send-reminders test test-fast test-cluster test-shutdown soak bench validate pytest test-stories bank crossval lock lint typecheck format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -25,7 +46,11 @@ install: $(VENV)/.installed  ## create .venv with the locked dependencies
 redis:  ## install redis-server if needed and start the project's Redis
 	@scripts/redis.sh start >/dev/null && echo "redis on 127.0.0.1:$${REDIS_PORT:-6390}"
 
-train: install  ## train only if data/, config.yml or domain.yml changed
+business-paths:  ## the business's files this make uses (BUSINESS=folder for another)
+	@echo "business file: $(or $(BUSINESS_FILE),actions/business.yml)"; echo "domain: $(BUSINESS_DOMAIN)"; echo "data: $(BUSINESS_DATA)"
+	@echo "test stories: $(TEST_STORIES)"; echo "model: $(BUSINESS_MODEL)"
+
+train: install  ## train only if the business's data/, domain.yml or config.yml changed
 	@scripts/train-if-changed.sh
 
 run: install train  ## run Redis, the action server and the Rasa server (Ctrl-C stops all)
@@ -69,7 +94,7 @@ shell: install train  ## talk to the assistant in the terminal (offline)
 	@scripts/run.sh shell
 
 validate: install  ## rasa data validate (warnings are errors), and the NLU's service words against the business file
-	$(BIN)/rasa data validate --fail-on-warnings
+	$(BIN)/rasa data validate --fail-on-warnings --domain $(BUSINESS_DOMAIN) --data $(BUSINESS_DATA)
 	$(BIN)/python -m tools.check_services
 
 pytest: install train  ## the pytest suite (starts its own Redis and servers)
@@ -95,11 +120,11 @@ test-cluster: install train  ## the Redis suites and the e2e SMS suite on a 3-ma
 	@scripts/redis.sh install
 	REDIS_CLUSTER=true $(BIN)/python -m pytest -q --durations=10 $(CLUSTER_TESTS)
 
-test-stories: train  ## rasa test on tests/test_stories.yml (and tests/from_logs/), any wrong prediction fails
-	$(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
+test-stories: train  ## rasa test on the test stories (and tests/from_logs/), any wrong prediction fails
+	$(BIN)/rasa test core --model $(BUSINESS_MODEL) --stories $(TEST_STORIES) \
 	  --fail-on-prediction-errors --out results/stories
 	@if ls tests/from_logs/*.yml >/dev/null 2>&1; then \
-	  $(BIN)/rasa test core --model models/assistant.tar.gz --stories tests/from_logs \
+	  $(BIN)/rasa test core --model $(BUSINESS_MODEL) --stories tests/from_logs \
 	    --fail-on-prediction-errors --out results/from_logs; fi
 
 test: lint typecheck validate train test-stories pytest  ## everything CI runs
@@ -121,7 +146,7 @@ bank: install train  ## the conversation bank alone: 419 customers book or move 
 	$(BIN)/python -m pytest -q tests/e2e/test_conversation_bank.py
 
 crossval: install  ## 5-fold NLU cross-validation, folds fixed (CROSSVAL_SEED); fails if weighted intent F1 < 0.90
-	$(BIN)/python -m tools.crossval --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
+	$(BIN)/python -m tools.crossval --nlu $(BUSINESS_DATA)/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
 	$(BIN)/python scripts/check_f1.py results/crossval/intent_report.json 0.90
 
 lock:  ## re-pin every dependency from requirements.in

@@ -280,7 +280,11 @@ class ActionAskBookingOrMove(Action):
         the first text are left for the time question that may follow."""
         biz = business()
         appointment = await next_appointment(tracker.sender_id, biz)
-        have = f"You have a {describe(appointment, biz)}. " if appointment else ""
+        have = (
+            f"You have {describe(appointment, biz, article=True)}. "
+            if appointment
+            else ""
+        )
         prefix = resumed_prefix(tracker)
         if not prefix and tracker.get_slot("requested_slot") == "booking_or_move":
             prefix = (

@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 from redisio import RedisSettings, default_url
+from replytext.business_file import business_file
 
-#: The business file; defaults to actions/business.yml.
-BUSINESS_FILE = Path(
-    os.environ.get("BUSINESS_FILE") or Path(__file__).with_name("business.yml")
-)
+#: The business file: BUSINESS_FILE, else business.yml of the folder BUSINESS names
+#: (docs/adapting.md), else actions/business.yml.
+BUSINESS_FILE: Path = business_file()
 
 #: Redis holding appointments and hand-off requests: `REDIS_URL`, else the
 #: project's own server (redisio.default_url). Parsed now: a bad URL stops start-up.

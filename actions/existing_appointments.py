@@ -18,7 +18,7 @@ from actions import redis_stores
 from actions.appointment_store import Appointment, SlotTaken
 from actions.business import Business, business
 from actions.dates import parse_when
-from actions.formatting import format_money, format_when
+from actions.formatting import format_money, format_when, with_article
 from actions.forms import (
     DIGRESSIONS,
     ask_for_time,
@@ -68,10 +68,12 @@ async def appointment_or_say_none(
     return appointment
 
 
-def describe(appointment: Appointment, biz: Business) -> str:
-    """ "cleaning on Thu Mar 5 at 11:15am", for replies about an appointment."""
+def describe(appointment: Appointment, biz: Business, article: bool = False) -> str:
+    """ "cleaning on Thu Mar 5 at 11:15am" ("a cleaning ..." with `article`), for
+    replies about an appointment."""
     service = biz.service(appointment.service)
     label = service.name if service else appointment.service
+    label = with_article(label) if article else label
     return f"{label} on {format_when(appointment.start).replace(', ', ' at ')}"
 
 
@@ -92,11 +94,11 @@ class ActionCheckAppointment(Action):
             status = " (confirmed)" if upcoming[0].status == "confirmed" else ""
             say(
                 dispatcher,
-                f'You have a {describe(upcoming[0], biz)}{status}. Text us to move it, or "cancel my appointment" to cancel it.',
+                f'You have {describe(upcoming[0], biz, article=True)}{status}. Text us to move it, or "cancel my appointment" to cancel it.',
             )
         else:
-            listed = join_words([describe(a, biz) for a in upcoming[:3]])
-            say(dispatcher, f"You have a {listed}.")
+            listed = join_words([describe(a, biz, article=True) for a in upcoming[:3]])
+            say(dispatcher, f"You have {listed}.")
         return []
 
 
@@ -165,7 +167,7 @@ class ActionAskNewTime(Action):
         ):
             appointment = await appointment_in_context(tracker, business())
             if appointment:
-                question = f"You have a {describe(appointment, business())}. {question}"
+                question = f"You have {describe(appointment, business(), article=True)}. {question}"
         return ask_for_time(dispatcher, tracker, "appointment", question)
 
 

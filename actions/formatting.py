@@ -35,3 +35,11 @@ def format_money(amount: int) -> str:
     """ "$120"; prices in the business file are whole dollars."""
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,}"
+
+
+def with_article(name: str) -> str:
+    """ "a cleaning", "an emergency visit", "highlights": a service as a sentence
+    names it; the business file holds bare names."""
+    if name.endswith("s") and not name.endswith("ss"):
+        return name  # plural: "You have highlights on Fri"
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

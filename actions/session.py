@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.business import Business, business
+from actions.formatting import with_article
 from actions.replies import say
 
 CARRIED_OVER = ("customer_name",)
@@ -46,9 +47,19 @@ def greeting(channel: str, biz: Business, name: str | None) -> str:
     if channel == "cmdline":
         return (
             f"{hello} this is {biz.name}'s assistant (test shell). Type as a "
-            f"customer would text, e.g. 'book a {biz.services[0].name} tue 3pm'."
+            f"customer would text, e.g. 'book {with_article(biz.services[0].name)} tue 3pm'."
         )
     return f"{hello} this is {biz.name}'s assistant."
+
+
+def business_slots(biz: Business) -> list[EventType]:
+    """The business's facts that domain.yml's replies name ({business_name},
+    {service_example}), so their wording stays in the domain and the facts in
+    the business file."""
+    return [
+        SlotSet("business_name", biz.name),
+        SlotSet("service_example", with_article(biz.services[0].name)),
+    ]
 
 
 def contact_name(metadata: Any) -> str | None:
@@ -76,6 +87,7 @@ class ActionSessionStart(Action):
         if known:
             carried["customer_name"] = known
         events: list[EventType] = [SessionStarted(), SlotSet("channel_type", channel)]
+        events += business_slots(business())
         events += [SlotSet(k, v) for k, v in carried.items() if v is not None]
         say(dispatcher, greeting(channel, business(), carried.get("customer_name")))
         events.append(ActionExecuted("action_listen"))

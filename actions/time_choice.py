@@ -15,7 +15,7 @@ from typing import Any
 from actions.appointment_store import Appointment, AppointmentStore
 from actions.business import Business, Service
 from actions.dates import WhenRequest, parse_when
-from actions.formatting import format_day, format_time, format_when
+from actions.formatting import format_day, format_time, format_when, with_article
 from actions.replies import options_slot
 from actions.scheduling import (
     Booked,
@@ -70,7 +70,7 @@ def problem_sentence(
     if problem == "outside_hours" and hours and service:
         if hours.opens <= start.time() < hours.closes:  # it starts open, ends late
             return (
-                f"Sorry, a {service.name} at {when} would end after we close "
+                f"Sorry, {with_article(service.name)} at {when} would end after we close "
                 f"({format_time(hours.closes)})."
             )
     sentences = {

@@ -18,6 +18,7 @@ import phonenumbers
 from connectors.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, Keywords
 from redisio import RedisSettings, default_url
 from redisio.settings import to_bool
+from replytext.business_file import business_facts
 
 DEFAULT_FAILURE = (
     "Sorry, something went wrong on our side. Please try again in a few minutes."
@@ -185,8 +186,12 @@ class SmsSettings:
         ):
             values[key] = _float(raw, key, getattr(cls, key), low, high)
         values["failure_message"] = _text(raw, "failure_message") or DEFAULT_FAILURE
-        values["help_message"] = _text(raw, "help_message") or DEFAULT_HELP
-        values["fallback_message"] = _text(raw, "fallback_message") or DEFAULT_FALLBACK
+        values["help_message"] = _with_business(
+            "help_message", _text(raw, "help_message") or DEFAULT_HELP
+        )
+        values["fallback_message"] = _with_business(
+            "fallback_message", _text(raw, "fallback_message") or DEFAULT_FALLBACK
+        )
         values["inactivity_warning_message"] = (
             _text(raw, "inactivity_warning_message") or DEFAULT_INACTIVITY_WARNING
         )
@@ -207,6 +212,24 @@ class SmsSettings:
         except ValueError as error:
             raise SettingsError(f"twilio_sms.redis_url: {error}") from None
         return cls(**values)
+
+
+def _with_business(key: str, text: str) -> str:
+    """`{name}` and `{phone}` in a reply setting are the business file's, so one
+    credentials.yml serves any business (carriers want HELP to name it)."""
+    if "{" not in text:
+        return text
+    try:
+        facts = business_facts()
+    except ValueError as error:
+        raise SettingsError(f"twilio_sms.{key}: the business file: {error}") from None
+    try:
+        return text.format_map(facts)
+    except (KeyError, ValueError, IndexError) as error:
+        raise SettingsError(
+            f"twilio_sms.{key}: only {{name}} and {{phone}} can be filled in, "
+            f"got {error}"
+        ) from None
 
 
 def _text(raw: Mapping[str, Any], key: str, required: bool = False) -> str:

@@ -188,7 +188,7 @@ actions_pid=$!
 echo "action server on 127.0.0.1:$ACTION_PORT (pid $!, log $LOG_DIR/actions.log)"
 
 if [ "$MODE" = "shell" ]; then
-  .venv/bin/rasa shell --model models/assistant.tar.gz --interface 127.0.0.1 \
+  .venv/bin/rasa shell --model "${BUSINESS_MODEL:-models/assistant.tar.gz}" --interface 127.0.0.1 \
     --port "$RASA_PORT" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}"
   stop_all 0
 fi
@@ -197,7 +197,7 @@ api_args=()
 if [ -n "$RASA_API_TOKEN" ]; then
   api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
 fi
-SANIC_WORKERS="$WORKERS" .venv/bin/rasa run --model models/assistant.tar.gz "${api_args[@]}" \
+SANIC_WORKERS="$WORKERS" .venv/bin/rasa run --model "${BUSINESS_MODEL:-models/assistant.tar.gz}" "${api_args[@]}" \
   --interface 127.0.0.1 --port "$TURNS_PORT" \
   --credentials "${RASA_CREDENTIALS:-credentials.yml}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" &
 rasa_pid=$!

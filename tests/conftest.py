@@ -13,10 +13,18 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 import redisio
+from actions import config as business_config
 from redisio import RedisSettings
 from redisio.settings import cluster_default
+from tools.business_folder import business_folder
 from tools.harness.redis_cluster import RedisClusterServer
 from tools.harness.redis_server import RedisServer
+
+#: In-process tests are about the code (dates, slots, prices, replies), so they run
+#: against this repository's own business file, their fixture, whatever BUSINESS
+#: names; the servers tests start read the business under test (BUSINESS, e.g.
+#: examples/salon: tools/harness/sms_stack.py), as do the bank and test stories.
+business_config.BUSINESS_FILE = business_folder("").business_file
 
 #: Whole modules that start Rasa servers or the make-run stack (a trained model).
 E2E_PATHS = ("tests/e2e/", "tests/stores/test_lock_race.py")

@@ -52,6 +52,7 @@ def read_in_code() -> set[str]:
         "stores",
         "redisio",
         "policies",
+        "replytext",
         "tools",
     ):
         for path in (ROOT / folder).rglob("*.py"):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools.business_folder import business_folder
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -29,9 +31,13 @@ def test_lock_pins_every_dependency() -> None:
     )
 
 
-def nlu_examples() -> dict[str, list[str]]:
+#: The businesses shipped: this repository's own and the salon (docs/adapting.md).
+BUSINESSES = pytest.mark.parametrize("name", ["", "examples/salon"])
+
+
+def nlu_examples(name: str = "") -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+    for path in business_folder(name).nlu.glob("*.yml"):
         for block in yaml.safe_load(path.read_text()).get("nlu", []):
             if "intent" in block:
                 examples = [
@@ -43,9 +49,10 @@ def nlu_examples() -> dict[str, list[str]]:
     return found
 
 
-def test_every_intent_has_fifteen_examples_with_sms_style_writing() -> None:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
-    examples = nlu_examples()
+@BUSINESSES
+def test_every_intent_has_fifteen_examples_with_sms_style_writing(name: str) -> None:
+    domain = yaml.safe_load(business_folder(name).domain.read_text())
+    examples = nlu_examples(name)
     retrieval = {k.split("/")[0] for k in examples if "/" in k}
     for intent in domain["intents"]:
         if intent.startswith("EXTERNAL_"):
@@ -63,8 +70,9 @@ def test_every_intent_has_fifteen_examples_with_sms_style_writing() -> None:
     assert len([k for k in examples if k.startswith("faq/")]) >= 8
 
 
-def test_sms_shorthand_is_in_the_training_data() -> None:
-    everything = {t.lower() for texts in nlu_examples().values() for t in texts}
+@BUSINESSES
+def test_sms_shorthand_is_in_the_training_data(name: str) -> None:
+    everything = {t.lower() for texts in nlu_examples(name).values() for t in texts}
     for shorthand in (
         "r u open sat",
         "cxl my appt",
@@ -74,20 +82,34 @@ def test_sms_shorthand_is_in_the_training_data() -> None:
         assert shorthand in everything, shorthand
 
 
-def test_there_are_at_least_thirty_test_conversations() -> None:
-    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())[
-        "stories"
-    ]
+@BUSINESSES
+def test_there_are_at_least_thirty_test_conversations(name: str) -> None:
+    stories = yaml.safe_load(business_folder(name).test_stories.read_text())["stories"]
     assert len(stories) >= 30
 
 
-def test_every_service_word_maps_to_a_service_in_the_business_file() -> None:
-    from actions.business import business
+def test_every_business_keeps_the_domain_the_actions_rely_on() -> None:
+    """A business rewords replies and chooses its FAQ topics; its intents, slots,
+    forms and actions are the code's."""
+    own, salon = (
+        yaml.safe_load(business_folder(n).domain.read_text())
+        for n in ("", "examples/salon")
+    )
+    for key in ("intents", "entities", "slots", "forms", "actions", "session_config"):
+        assert salon[key] == own[key], key
+    plain = {r for r in own["responses"] if not r.startswith("utter_faq/")}
+    assert plain == {r for r in salon["responses"] if not r.startswith("utter_faq/")}
 
-    keys = {s.key for s in business().services}
+
+@BUSINESSES
+def test_every_service_word_maps_to_a_service_in_the_business_file(name: str) -> None:
+    from actions.business import load_business
+
+    folder = business_folder(name)
+    keys = {s.key for s in load_business(folder.business_file).services}
     synonyms: dict[str, str] = {}
     lookup: list[str] = []
-    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+    for path in folder.nlu.glob("*.yml"):
         for block in yaml.safe_load(path.read_text()).get("nlu", []):
             words = [
                 line[2:].strip()

@@ -18,14 +18,12 @@ import yaml
 
 from actions.business import Business, BusinessFileError, load_business
 from actions.faq import known_topics
-
-ROOT = Path(__file__).resolve().parents[1]
-NLU = ROOT / "data" / "nlu"
-DOMAIN = ROOT / "domain.yml"
+from tools.business_folder import ROOT, business_folder
 
 
-def faq_problems(business: Business, domain: Path = DOMAIN) -> list[str]:
+def faq_problems(business: Business, domain: Path | None = None) -> list[str]:
     """Topics the assistant can recognise but not answer."""
+    domain = domain or business_folder().domain
     responses = (yaml.safe_load(domain.read_text()) or {}).get("responses") or {}
     topics = {r.split("/", 1)[1] for r in responses if r.startswith("utter_faq/")}
     return [
@@ -80,16 +78,18 @@ def problems(business: Business, nlu_files: list[Path]) -> list[str]:
 
 
 def main() -> int:
+    folder = business_folder()
     try:
-        business = load_business()
+        business = load_business(folder.business_file)
     except BusinessFileError as err:
-        print(f"business file: {err}", file=sys.stderr)
+        print(f"{folder.business_file}: {err}", file=sys.stderr)
         return 2
-    found = problems(business, sorted(NLU.glob("*.yml")))
-    found += faq_problems(business)
+    found = problems(business, sorted(folder.nlu.glob("*.yml")))
+    found += faq_problems(business, folder.domain)
+    nlu = folder.nlu.relative_to(ROOT)
     for line in found:
-        nlu = ".yml:" in line and not line.startswith("domain.yml")
-        print(f"data/nlu/{line}" if nlu else line, file=sys.stderr)
+        in_nlu = ".yml:" in line and not line.startswith("domain.yml")
+        print(f"{nlu}/{line}" if in_nlu else line, file=sys.stderr)
     return 1 if found else 0
 
 

@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tools.business_folder import business_folder
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: What a personal value becomes; realistic, so NLU reads the story as it read the text.
@@ -222,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only sessions with a hand-off or a fallback",
     )
     parser.add_argument("--endpoints", default=str(ROOT / "endpoints.yml"))
-    parser.add_argument("--domain", default=str(ROOT / "domain.yml"))
+    parser.add_argument("--domain", default=str(business_folder().domain))
     parser.add_argument(
         "--out", help="file to write (default tests/from_logs/<today>.yml)"
     )

@@ -9,11 +9,11 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
-from actions.business import Service, business
+from actions.business import Service, business, load_business
 from actions.faq import ANSWERS, ActionAnswerFaq, faq_answer, opening_hours
 from actions.handoff import ActionHandoff
 from actions.replies import compose
-from actions.session import ActionSessionStart, greeting
+from actions.session import ActionSessionStart, business_slots, greeting
 from redisio import keys as redis_keys
 from tests.actions.trackers import (
     DOMAIN,
@@ -22,6 +22,7 @@ from tests.actions.trackers import (
     slots_of,
     texts,
 )
+from tools.business_folder import business_folder
 
 BIZ = business()
 
@@ -85,7 +86,52 @@ async def test_only_the_name_carries_over_and_the_greeting_uses_it() -> None:
         metadata={"channel_type": "sms"},
     )
     assert said == ["Hi Sam Lee, this is Bright Smile Dental."]
-    assert set(slots_of(events)) == {"channel_type", "customer_name"}
+    assert set(slots_of(events)) == {
+        "channel_type",
+        "customer_name",
+        "business_name",
+        "service_example",
+    }
+
+
+@pytest.mark.parametrize(
+    ("folder", "hint", "bot"),
+    [
+        ("", "e.g. book a cleaning.", "of Bright Smile Dental."),
+        ("examples/salon", "e.g. book a haircut.", "of Luna Hair Studio."),
+    ],
+)
+async def test_the_domains_replies_name_the_business_file_s_facts(
+    folder: str, hint: str, bot: str
+) -> None:
+    """Each business's domain.yml keeps the wording, its business file the facts:
+    the replies as Rasa's own response generator fills them after session start."""
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    paths = business_folder(folder)
+    domain = Domain.load(str(paths.domain))
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    tracker = DialogueStateTracker("c", domain.slots)
+
+    async def reply(name: str) -> str:
+        out = await nlg.generate(name, tracker, "twilio_sms")
+        assert out is not None
+        return str(out["text"])
+
+    # Before the session starts (a tracker from before this version): no braces.
+    assert (await reply("utter_offer_human")).endswith("e.g. book an appointment.")
+    assert (await reply("utter_iamabot")).startswith(
+        "I'm the automated assistant of this business."
+    )
+    for event in business_slots(load_business(paths.business_file)):
+        tracker.update(Event.from_parameters(event))
+    assert (await reply("utter_offer_human")).endswith(hint)
+    assert (await reply("utter_iamabot")).startswith(
+        f"I'm the automated assistant {bot}"
+    )
 
 
 async def test_a_matched_contact_fills_the_name_and_the_greeting_uses_it() -> None:

@@ -3,7 +3,9 @@
 Each persona is a customer who wants one service at one day and time under one
 name, texts it the way people do (all in one text, or answer by answer), and may
 correct the time or ask an FAQ question on the way. What the customer meant is
-written here by hand, from a fixed "now" (Tue 1 Dec 2026, 08:30 in New York), so
+written by hand in the business's bank file (tests/bank/bank.yml, or bank.yml of
+the folder BUSINESS names) and here, from a fixed "now" (Tue 1 Dec 2026, 08:30 in
+the business's time zone), so
 the bank never checks the assistant's date reading against itself.
 
 Generated, not sampled at random each run: the same 419 personas every time, every
@@ -20,9 +22,19 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from typing import Any
 
-ZONE = ZoneInfo("America/New_York")
+import yaml
+
+from actions.business import load_business
+from tools.business_folder import business_folder
+
+#: The business under test (BUSINESS) and its bank file: how its customers name
+#: its services, what they ask on the way, times it cannot book (docs/adapting.md).
+FOLDER = business_folder()
+BIZ = load_business(FOLDER.business_file)
+BANK: dict[str, Any] = yaml.safe_load(FOLDER.bank.read_text(encoding="utf-8"))
+ZONE = BIZ.timezone
 NOW = datetime(2026, 12, 1, 8, 30, tzinfo=ZONE)  # a Tuesday
 COUNT = 320
 
@@ -78,27 +90,18 @@ TIMES: tuple[tuple[str, time, bool], ...] = (
     ("4pm", time(16), False),
     ("5pm", time(17), False),
     ("8:30am", time(8, 30), False),
+) + tuple(
+    (phrase, time.fromisoformat(at), bool(window))
+    for phrase, at, window in BANK.get("times") or ()
 )
 
-#: Opening hours of actions/business.yml, weekday -> (opens, closes).
-HOURS = {
-    0: (time(8), time(18)),
-    1: (time(8), time(18)),
-    2: (time(8), time(18)),
-    3: (time(8), time(18)),
-    4: (time(8), time(16)),
-    5: (time(9), time(13)),
-}
+#: Opening hours of the business file, weekday -> (opens, closes).
+HOURS = BIZ.open_spans
 
 #: How customers name each service, and its key and minutes.
-SERVICES: tuple[tuple[str, str, int], ...] = (
-    ("cleaning", "cleaning", 45),
-    ("teeth cleaning", "cleaning", 45),
-    ("checkup", "checkup", 30),
-    ("check-up", "checkup", 30),
-    ("whitening", "whitening", 60),
-    ("filling", "filling", 60),
-    ("emergency visit", "emergency", 30),
+SERVICES: tuple[tuple[str, str, int], ...] = tuple(
+    (phrase, key, BIZ.service(key).duration_minutes)  # type: ignore[union-attr]
+    for phrase, key in BANK["services"]
 )
 
 #: Plain names, then names that share a word with the assistant's vocabulary.
@@ -122,12 +125,8 @@ NAME_STYLES = ("{name}", "{name}", "it's {name}", "{name} thanks", "under {name}
 
 #: FAQ questions asked mid-booking, and the words the answer must contain
 #: ("|" between the marks of two questions in one text: both are answered).
-DIGRESSIONS: tuple[tuple[str, str], ...] = (
-    ("is there parking?", "parking"),
-    ("do you take cigna?", "Cigna"),
-    ("how much is a filling?", "$180"),
-    ("where are you located?", "Main St"),
-    ("where do i park and what time do u close on friday", "parking|4:00pm"),
+DIGRESSIONS: tuple[tuple[str, str], ...] = tuple(
+    (question, marks) for question, marks in BANK["digressions"]
 )
 
 #: What the first text gives: service (s), when (w), name (n).
@@ -225,9 +224,9 @@ def _when(
     day_index: int, time_index: int, minutes: int, style: int
 ) -> tuple[str, datetime, bool]:
     """A day and time phrase that the business can book for this service."""
-    for step in range(len(TIMES)):
+    for step in range(len(TIMES) * len(DAYS)):  # the next day when none fits
         phrase, at, window = TIMES[(time_index + step) % len(TIMES)]
-        day_phrase, day = DAYS[day_index % len(DAYS)]
+        day_phrase, day = DAYS[(day_index + step // len(TIMES)) % len(DAYS)]
         if _fits(day, at, minutes):
             break
     else:
@@ -336,21 +335,16 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 #: Times that cannot be booked on Tue 1 Dec 2026 08:30: (text, start, service, the
 #: word the reason must hold, a booking by someone else that makes it taken).
-UNBOOKABLE: tuple[tuple[str, datetime, str, str, bool], ...] = (
-    ("sunday 10am", _at(date(2026, 12, 6), 10), "checkup", "closed", False),
-    ("sun at 2pm", _at(date(2026, 12, 13), 14), "cleaning", "closed", False),
-    ("12/13 11am", _at(date(2026, 12, 13), 11), "filling", "closed", False),
-    ("tomorrow 7pm", _at(date(2026, 12, 2), 19), "checkup", "outside our hours", False),
-    ("sat 2pm", _at(date(2026, 12, 5), 14), "cleaning", "outside our hours", False),
-    ("thursday 6:30am", _at(date(2026, 12, 3), 6, 30), "whitening", "outside our hours", False),
-    ("today 8am", _at(date(2026, 12, 1), 8), "checkup", "already passed", False),
-    ("fri 3:30pm", _at(date(2026, 12, 4), 15, 30), "filling", "end after we close", False),
-    ("friday 3:30pm", _at(date(2026, 12, 4), 15, 30), "whitening", "end after we close", False),
-    ("tmrw 10am", _at(date(2026, 12, 2), 10), "cleaning", "is taken", True),
-    ("next monday 9am", _at(date(2026, 12, 7), 9), "checkup", "is taken", True),
-    ("12/10 at 2pm", _at(date(2026, 12, 10), 14), "filling", "is taken", True),
-    ("sunday", _at(date(2026, 12, 6), 0), "cleaning", "closed", False),
-)  # fmt: skip
+UNBOOKABLE: tuple[tuple[str, datetime, str, str, bool], ...] = tuple(
+    (
+        u["text"],
+        datetime.fromisoformat(u["start"]).replace(tzinfo=ZONE),
+        u["service"],
+        u["refused"],
+        bool(u.get("taken")),
+    )
+    for u in BANK["unbookable"]
+)
 
 
 def unbookable_personas() -> list[Persona]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from connectors.settings import SettingsError, SmsSettings
+from replytext.business_file import business_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = {
@@ -123,6 +124,22 @@ def test_the_repo_credentials_load_through_rasa(
     assert settings.api_base_url == "http://127.0.0.1:8099"
     assert settings.validate_signature is True
     assert "STOP" in settings.help_message
+    name = business_facts()["name"]  # the business under test's
+    assert settings.help_message.startswith(f"{name} assistant:")
+
+
+def test_help_and_fallback_name_the_business_of_the_business_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BUSINESS_FILE", str(ROOT / "examples/salon/business.yml"))
+    settings = SmsSettings.from_credentials(
+        dict(GOOD, help_message="{name}: text BOOK, or call {phone}.")
+    )
+    assert (
+        settings.help_message == "Luna Hair Studio: text BOOK, or call (555) 010-0300."
+    )
+    with pytest.raises(SettingsError, match=r"fallback_message: only \{name\}"):
+        SmsSettings.from_credentials(dict(GOOD, fallback_message="Call {staff}."))
 
 
 def test_turning_signatures_off_warns_at_start_up(

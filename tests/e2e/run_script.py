@@ -18,12 +18,13 @@ from typing import Any
 
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
+from tools.business_folder import business_folder
 from tools.harness.redis_server import free_port
 from tools.harness.sms_stack import API_TOKEN, SMS_API_KEY, http, with_token
 from tools.harness.stopping import descendants, kill_all
 
 ROOT = Path(__file__).parents[2]
-MODEL = ROOT / "models" / "assistant.tar.gz"
+MODEL = business_folder().model
 BUSINESS = "+15017122661"
 REST_SECRET = "e2e-rest-secret-0123456789"  # noqa: S105 - tests only
 
@@ -100,6 +101,9 @@ class RunScript:
             "REDIS_URL": self.redis_url,
             "RASA_CREDENTIALS": str(credentials),
             "LOG_DIR": str(workdir / "logs"),
+            # The business under test, as make passes it (BUSINESS=folder).
+            "BUSINESS_MODEL": str(MODEL),
+            "BUSINESS_FILE": str(business_folder().business_file),
             # The business API (make send, make send-reminders), open all day so
             # the tests pass at any hour.
             "SMS_API_KEYS": f"demo:{SMS_API_KEY}",

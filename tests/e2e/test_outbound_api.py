@@ -21,9 +21,9 @@ import pytest
 
 import redisio
 from actions.appointment_store import Appointment, AppointmentStore, SlotTaken
-from actions.business import business
 from redisio import RedisSettings
 from redisio import keys as redis_keys
+from tests.e2e.business import BIZ, NAME
 from tests.e2e.conftest import LIMITED_KEY
 from tools.harness.sms_stack import BIN, BUSINESS, ROOT, SMS_API_KEY, SmsStack, http
 
@@ -44,7 +44,7 @@ def book(
     free start from `hours_ahead` on (the clinic has one diary for every test)."""
 
     async def write() -> Appointment:
-        biz = business()
+        biz = BIZ
         client = redisio.separate(RedisSettings.from_url(stack.redis_url))
         store = AppointmentStore(client, biz.timezone)
         start = (datetime.now(biz.timezone) + timedelta(hours=hours_ahead)).replace(
@@ -131,7 +131,7 @@ def test_a_message_starts_a_session_and_the_reply_is_read_in_it(
         stack,
         {
             "to": phone,
-            "message": "Bright Smile Dental: your new x-rays are in. Text us with any question.",
+            "message": f"{NAME}: your new photos are in. Text us with any question.",
         },
     )
     assert status == 202, body
@@ -140,7 +140,7 @@ def test_a_message_starts_a_session_and_the_reply_is_read_in_it(
     sent = stack.replies(phone, 2)[-1]
     assert sent["sid"] == body["message_sids"][0]
     assert sent["from"] == BUSINESS and sent["body"].startswith(
-        "Bright Smile Dental: your new x-rays"
+        f"{NAME}: your new photos"
     )
     events = stack.tracker(phone)["events"]
     starts = [i for i, e in enumerate(events) if e["event"] == "session_started"]
@@ -259,7 +259,7 @@ def test_reminder_then_c_confirms_that_appointment(stack: SmsStack) -> None:
     body = remind(stack, phone, second)
     reminder = stack.replies(phone, 1)[-1]
     assert reminder["sid"] == body["message_sids"][0]
-    assert reminder["body"].startswith("Bright Smile Dental: reminder of your")
+    assert reminder["body"].startswith(f"{NAME}: reminder of your")
     stack.text(phone, "C")
     assert stack.replies(phone, 2)[-1]["body"].startswith(
         "Thanks, you're confirmed for"
@@ -474,7 +474,7 @@ def test_once_the_day_opens_each_waiting_text_goes_once(stack: SmsStack) -> None
     assert queued[0]["body"] == "Your results are in."
     for phone in REMINDED:
         texts = stack.replies(phone, 1)
-        assert texts[0]["body"].startswith("Bright Smile Dental: reminder of your")
+        assert texts[0]["body"].startswith(f"{NAME}: reminder of your")
     time.sleep(3)  # more rounds of the task and of the queue
     assert len(stack.sent_to(customer(40))) == 1
     for phone in REMINDED:
@@ -482,8 +482,7 @@ def test_once_the_day_opens_each_waiting_text_goes_once(stack: SmsStack) -> None
     assert stack.sent_to(LATER) == []
     assert len(stack.settled(OPTED_OUT)) == len(stack.sent_to(OPTED_OUT))
     assert not any(
-        m["body"].startswith("Bright Smile Dental: reminder")
-        for m in stack.sent_to(OPTED_OUT)
+        m["body"].startswith(f"{NAME}: reminder") for m in stack.sent_to(OPTED_OUT)
     )
     assert queued_job(stack, customer(40)) is None
     assert db.zscore(redis_keys.DEFERRED_DUE, job) is None

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import redis as redis_sync
 
+from actions.faq import opening_hours
 from redisio import keys as redis_keys
+from tests.e2e.business import BIZ
 from tools.harness.redis_server import RedisServer, free_port
-from tools.harness.sms_stack import MODEL, ROOT
+from tools.harness.sms_stack import FOLDER, MODEL, ROOT
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -91,6 +93,8 @@ def test_rasa_shell_talks_through_the_projects_stores(
         "REDIS_PORT": str(redis_server.port),
         "REDIS_URL": redis_server.url,
         "RASA_ENDPOINTS": str(endpoints),
+        "BUSINESS_MODEL": str(MODEL),
+        "BUSINESS_FILE": str(FOLDER.business_file),
         "TERM": "xterm",
         "COLUMNS": "200",
     }
@@ -98,7 +102,7 @@ def test_rasa_shell_talks_through_the_projects_stores(
     try:
         shell.expect(r"Bot loaded\. Type a message", timeout=300)
         shell.send("what are your hours")
-        shell.expect(r"Mon-Thu 8:00am-6:00pm", timeout=120)
+        shell.expect(re.escape(opening_hours(BIZ)), timeout=120)
         shell.send("/stop")
         shell.process.wait(timeout=60)
     finally:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from redisio import keys as redis_keys
-from tests.actions.trackers import mdy, next_weekday
+from tests.e2e.business import SERVICE, a, mdy, next_weekday, open_day
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import API_TOKEN, AUTH_TOKEN, SmsStack, http
 
@@ -48,13 +48,14 @@ def test_the_conversation_survives_a_redis_outage(
     stack: SmsStack, outage_redis: RedisServer
 ) -> None:
     phone = "+14155550301"
-    stack.text(phone, "i want to book a cleaning")
+    first, when = f"i want to book {a(SERVICE)}", f"{mdy(open_day())} at 10am"
+    stack.text(phone, first)
     asked = stack.replies(phone, 1)[-1]["body"]
     assert "day and time" in asked.lower() or "when" in asked.lower(), asked
 
     outage_redis.pause()
     try:
-        during = stack.text(phone, "tomorrow at 10am")
+        during = stack.text(phone, when)
         assert during["status"] == 503  # not stored: Twilio goes to the fallback URL
         # The health route says what is down, so a load balancer takes this
         # replica out until Redis is back.
@@ -73,11 +74,11 @@ def test_the_conversation_survives_a_redis_outage(
     assert (status, health["status"]) == (200, "ok"), health
 
     # Twilio's retry (or the customer) sends it again once Redis is back.
-    stack.text(phone, "tomorrow at 10am")
+    stack.text(phone, when)
     replies = stack.replies(phone, 2, timeout=60)
     assert replies[-1]["body"] == "What name should I put the appointment under?"
     assert "Hi, this is" not in replies[-1]["body"]  # not a new conversation
-    assert stack.user_texts(phone) == ["i want to book a cleaning", "tomorrow at 10am"]
+    assert stack.user_texts(phone) == [first, when]
 
 
 def reply_after(stack: SmsStack, phone: str, text: str, sent: int) -> str:
@@ -114,7 +115,7 @@ def test_logs_hold_no_number_no_secret_and_no_customer_text_at_info(
 ) -> None:
     phone = "+14155550377"
     day = next_weekday(1)
-    said = [f"i want to book a cleaning {mdy(day)} at 10am", "Zed Quinn", "y"]
+    said = [f"i want to book {a(SERVICE)} {mdy(day)} at 10am", "Zed Quinn", "y"]
     sent = len(stack.sent_to(phone))
     for text in said:
         last = reply_after(stack, phone, text, sent)

@@ -25,7 +25,16 @@ from typing import Any
 import pytest
 import redis as redis_sync  # test side only: the servers under test use redis.asyncio
 
-from tests.actions.trackers import local, mdy, next_weekday
+from tests.e2e.business import (
+    GREETING,
+    HOURS,
+    NAME,
+    SERVICE,
+    a,
+    local,
+    mdy,
+    next_weekday,
+)
 from tests.e2e.run_script import REST_SECRET, ROOT, RunScript
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import SMS_API_KEY, http
@@ -70,12 +79,12 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
     sender = "+15555550123"
     post = assistant.rest
 
-    first = post(sender, f"hi can i book a cleaning {mdy(day)} at 10am")
-    assert first[0] == "Hi, this is Bright Smile Dental's assistant."
+    first = post(sender, f"hi can i book {a(SERVICE)} {mdy(day)} at 10am")
+    assert first[0] == f"Hi, this is {NAME}'s assistant."
     assert first[-1] == "What name should I put the appointment under?"
 
     second = post(sender, "sam lee")
-    assert second[-1].startswith("Cleaning for Sam Lee, Tue")
+    assert second[-1].startswith(f"{SERVICE.name.capitalize()} for Sam Lee, Tue")
     assert "10:00am. Reply Y to book or N to change it." in second[-1]
 
     third = post(sender, "y")
@@ -84,17 +93,15 @@ def test_rest_channel_books_an_appointment_in_a_few_turns(
     client = redis_sync.Redis.from_url(assistant.redis_url)
     ids = client.zrange(f"{{appointments}}:customer:{sender}", 0, -1)
     stored = client.hgetall(f"{{appointments}}:appt:{ids[0].decode()}")
-    assert stored[b"name"] == b"Sam Lee" and stored[b"service"] == b"cleaning"
+    assert stored[b"name"] == b"Sam Lee" and stored[b"service"].decode() == SERVICE.key
     assert stored[b"start"].decode() == local(day, 10).isoformat()
 
     checked = post(sender, "when is my appt")
-    assert checked[-1].startswith("You have a cleaning on Tue")
+    assert checked[-1].startswith(f"You have {a(SERVICE)} on Tue")
 
     # The business's systems send a reminder; the customer's "yes" confirms it.
     reminder = execute(assistant, sender, "action_remind_appointment")
-    assert reminder[-1].startswith(
-        "Bright Smile Dental: reminder of your cleaning on Tue"
-    )
+    assert reminder[-1].startswith(f"{NAME}: reminder of your {SERVICE.name} on Tue")
     confirmed = post(sender, "yes")
     assert confirmed[-1].startswith("Thanks, you're confirmed for Tue")
     assert (
@@ -124,7 +131,7 @@ def test_handoff_pauses_the_bot_until_staff_resume_it(
         [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
     )
     assert status == 200, body
-    assert post(sender, "what are your hours")[-1].startswith("We're open Mon-Thu")
+    assert post(sender, "what are your hours")[-1].startswith(HOURS)
 
 
 def run_phone(
@@ -159,7 +166,7 @@ def test_without_twilio_the_phone_texts_through_the_emulator(
     assert "make phone" in assistant.log.read_text()
     phone = run_phone(assistant, "+14155550777", "what are your hours", linger=20)
     out = phone.stdout
-    assert "< Hi, this is Bright Smile Dental." in out, out + phone.stderr
+    assert f"< {GREETING}" in out, out + phone.stderr
     assert "We're open" in out and re.search(r"\[\d segments?\]", out), out
 
 
@@ -189,12 +196,14 @@ def test_the_readme_reminder_round_trip(assistant: RunScript) -> None:
     runs (this appointment is days away: none due)."""
     customer = "+14155550888"
     day = next_weekday(2)
-    assistant.rest(customer, f"book a cleaning {mdy(day)} at 10am, name is Sam Lee")
+    assistant.rest(customer, f"book {a(SERVICE)} {mdy(day)} at 10am, name is Sam Lee")
     assert assistant.rest(customer, "y")[-1].startswith("Booked:")
     sent = make(assistant, "send", f"TO={customer}", "TEMPLATE=reminder")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert sent.stdout.startswith("202 ") and '"status": "sent"' in sent.stdout
-    assert any("reminder of your cleaning" in t for t in assistant.sent_to(customer))
+    assert any(
+        f"reminder of your {SERVICE.name}" in t for t in assistant.sent_to(customer)
+    )
     phone = run_phone(assistant, customer, "C", linger=8)
     assert "< Thanks, you're confirmed for" in phone.stdout, phone.stdout + phone.stderr
     due = make(assistant, "send-reminders")

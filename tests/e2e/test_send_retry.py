@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from redisio import keys as redis_keys
+from tests.e2e.business import GREETING
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import SmsStack
 
@@ -47,7 +48,7 @@ def test_replies_refused_for_a_while_arrive_once_each_in_order(
     replies = stack.replies(phone, 2, timeout=60)
     assert time.monotonic() >= refused_until - 0.5  # none went while refused
     assert len(stack.settled(phone)) == 2  # and none went twice
-    assert replies[0]["body"].startswith("Hi, this is Bright Smile Dental.")
+    assert replies[0]["body"].startswith(GREETING)
     assert "We're open" in replies[1]["body"]
     assert stack.user_texts(phone) == ["hi", "what are your hours"]  # one turn each
     assert stack.redis().llen(redis_keys.FAILED_SENDS) == 0

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from redisio import keys as redis_keys
+from tests.e2e.business import GREETING, NAME, SERVICE, a, mdy, open_day
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.sms_stack import BIN, ROOT, SmsStack, http
 
 WARNING = "Are you still there? Reply to keep this conversation open."
 WARN_AFTER, GRACE = 3.0, 5.0
-GREETING = "Hi, this is Bright Smile Dental"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_an_imported_contact_is_greeted_by_name_and_new_numbers_become_contacts(
 
     stack.text(known, "what are your hours")
     assert stack.replies(known, 1)[0]["body"].startswith(
-        "Hi Jane Doe, this is Bright Smile Dental."
+        f"Hi Jane Doe, this is {NAME}."
     )
     slots = stack.tracker(known)["slots"]
     assert slots["customer_name"] == "Jane Doe"
@@ -136,9 +136,9 @@ def warnings_sent(stack: SmsStack) -> int:
 
 def test_a_reply_within_grace_keeps_the_booking_going(stack: SmsStack) -> None:
     phone = "+14155550602"
-    stack.text(phone, "i want to book a cleaning")
+    stack.text(phone, f"i want to book {a(SERVICE)}")
     stack.replies(phone, 1)
-    stack.text(phone, "tomorrow at 10am")
+    stack.text(phone, f"{mdy(open_day(min_days_ahead=1))} at 10am")
     asked = stack.replies(phone, 2)[-1]["body"]
     assert asked == "What name should I put the appointment under?"
     wait_for_warning(stack, phone)
@@ -158,7 +158,7 @@ def test_no_reply_closes_and_the_next_text_starts_a_new_session(
     stack: SmsStack,
 ) -> None:
     phone = "+14155550603"
-    stack.text(phone, "i want to book a cleaning")
+    stack.text(phone, f"i want to book {a(SERVICE)}")
     first = stack.replies(phone, 1)[-1]["body"]
     assert GREETING in first
     wait_for_warning(stack, phone)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from redisio import keys as redis_keys
+from tests.e2e.business import OTHER_SERVICE, SERVICE, a
 from tests.e2e.run_script import ROOT, RunScript, wait_until
 from tools.harness.sms_stack import http
 from tools.harness.stopping import dump_stacks, wait_gone
@@ -38,8 +39,10 @@ def busy_stack(stack: RunScript) -> list[str]:
     flight. Returns the customers whose texts must still be queued afterwards."""
     stack.wait_up()
     booker = "+15555550191"
-    assert stack.rest(booker, "book a cleaning next tuesday at 10am")
-    assert stack.rest(booker, "sam lee")[-1].startswith("Cleaning for Sam Lee")
+    assert stack.rest(booker, f"book {a(SERVICE)} next tuesday at 10am")
+    assert stack.rest(booker, "sam lee")[-1].startswith(
+        f"{SERVICE.name.capitalize()} for Sam Lee"
+    )
     assert stack.rest(booker, "y")[-1].startswith("Booked:")
     status, reminder = stack.api(
         "POST",
@@ -65,7 +68,7 @@ def busy_stack(stack: RunScript) -> list[str]:
     retrying, in_flight = "+15555550193", "+15555550194"
     stack.text(retrying, "what are your hours")
     time.sleep(2.0)
-    stack.text(in_flight, "can i book a checkup this friday at 2pm")
+    stack.text(in_flight, f"can i book {a(OTHER_SERVICE)} this friday at 2pm")
     time.sleep(0.3)
     return [retrying, in_flight]
 

@@ -19,7 +19,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from redisio import keys as redis_keys
-from tests.actions.trackers import mdy, next_weekday
+from tests.e2e.business import GREETING, NAME, SERVICE, a, mdy, next_weekday
 from tools.harness.redis_server import RedisServer
 from tools.harness.sms_stack import AUTH_TOKEN, BUSINESS, SmsStack, http
 
@@ -91,7 +91,7 @@ def test_a_text_gets_an_sms_reply_with_segments_and_delivery(stack: SmsStack) ->
     assert webhook["status"] == 200
     assert "<Response" in webhook["response_body"]  # empty TwiML: replies come by API
     reply = stack.replies(phone, 1)[0]
-    assert reply["body"].startswith("Hi, this is Bright Smile Dental.")
+    assert reply["body"].startswith(GREETING)
     assert reply["from"] == BUSINESS
     assert reply["num_segments"] >= 1
     # The text is on record with its segments, and Twilio's callbacks move it on.
@@ -116,7 +116,7 @@ def test_a_text_gets_an_sms_reply_with_segments_and_delivery(stack: SmsStack) ->
 
 def test_booking_by_text_offers_numbered_times_and_books(stack: SmsStack) -> None:
     phone = customer(2)
-    stack.text(phone, "can i book a cleaning sat morning")
+    stack.text(phone, f"can i book {a(SERVICE)} sat morning")
     offer = stack.replies(phone, 1)[-1]["body"]
     assert "Reply 1 for" in offer
     stack.text(phone, "2")
@@ -124,7 +124,7 @@ def test_booking_by_text_offers_numbered_times_and_books(stack: SmsStack) -> Non
     assert asked == "What name should I put the appointment under?"
     stack.text(phone, "sam lee")
     check = stack.replies(phone, 3)[-1]["body"]
-    assert check.startswith("Cleaning for Sam Lee, Sat")
+    assert check.startswith(f"{SERVICE.name.capitalize()} for Sam Lee, Sat")
     stack.text(phone, "y")
     assert stack.replies(phone, 4)[-1]["body"].startswith("Booked: Sat")
 
@@ -138,7 +138,7 @@ def test_a_recorded_booking_replays_as_a_masked_test_story(stack: SmsStack) -> N
 
     phone = customer(61)
     for n, text in enumerate(
-        ["can i book a cleaning sat morning", "2", "dana whitfield", "y"], 1
+        [f"can i book {a(SERVICE)} sat morning", "2", "dana whitfield", "y"], 1
     ):
         stack.text(phone, text)
         stack.replies(phone, n)
@@ -177,8 +177,11 @@ def test_a_reminder_the_business_sends_goes_out_by_sms_and_c_confirms_it(
     without it, the reminder reached no phone."""
     phone = customer(50)
     day = next_weekday(1)
-    stack.text(phone, f"book a cleaning {mdy(day)} at 10am, name is Sam Lee")
-    assert "Cleaning for Sam Lee" in stack.replies(phone, 1)[-1]["body"]
+    stack.text(phone, f"book {a(SERVICE)} {mdy(day)} at 10am, name is Sam Lee")
+    assert (
+        f"{SERVICE.name.capitalize()} for Sam Lee"
+        in stack.replies(phone, 1)[-1]["body"]
+    )
     stack.text(phone, "y")
     assert stack.replies(phone, 2)[-1]["body"].startswith("Booked:")
 
@@ -190,7 +193,7 @@ def test_a_reminder_the_business_sends_goes_out_by_sms_and_c_confirms_it(
     assert status == 200, body
     reminder = stack.replies(phone, 3)[-1]
     assert reminder["body"].startswith(
-        "Bright Smile Dental: reminder of your cleaning on Tue"
+        f"{NAME}: reminder of your {SERVICE.name} on Tue"
     )
     assert reminder["from"] == BUSINESS
     assert stack.redis().hgetall(redis_keys.message(phone, reminder["sid"]))
@@ -268,7 +271,7 @@ def test_unknown_extra_fields_are_accepted(stack: SmsStack) -> None:
     fields = inbound_fields(phone, "what are your hours", AddOns='{"status":"ok"}')
     fields["SomethingTwilioAddsNextYear"] = "1"
     assert signed_post(stack, fields)[0] == 200
-    assert stack.replies(phone, 1)[0]["body"].startswith("Hi, this is Bright Smile")
+    assert stack.replies(phone, 1)[0]["body"].startswith(GREETING)
 
 
 def test_junk_requests_get_a_4xx_never_a_5xx(stack: SmsStack) -> None:
@@ -380,7 +383,7 @@ def test_a_30_second_turn_does_not_delay_the_webhook(stack: SmsStack) -> None:
     finally:
         stack.emulator_config(latency_ms=0)
     replies = stack.replies(phone, 2, timeout=90)
-    assert replies[0]["body"].startswith("Hi, this is Bright Smile Dental.")
+    assert replies[0]["body"].startswith(GREETING)
     assert "We're open" in replies[1]["body"]  # answered in order, after the slow one
 
 

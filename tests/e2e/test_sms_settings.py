@@ -67,7 +67,7 @@ def test_no_turn_for_a_number_without_a_session(stack: SmsStack) -> None:
             {"event": "action", "name": "action_session_start"},
             {"event": "session_started"},
             {"event": "action", "name": "action_listen"},
-            {"event": "bot", "text": "Bright Smile Dental: your cleaning is tomorrow."},
+            {"event": "bot", "text": "Your appointment is tomorrow."},
         ],
     )
     assert status == 200

@@ -31,11 +31,12 @@ import redis as redis_sync  # test side only: the servers under test use redis.a
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 
 from stores.lock_store import RedisTicketLockStore
+from tools.business_folder import business_folder
 from tools.harness.processes import spawn
 from tools.harness.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "assistant.tar.gz"
+MODEL = business_folder().model
 BIN = ROOT / ".venv" / "bin"
 CUSTOMER = "+14155550199"
 ACTIONS_DB, OURS_DB, THREADS_DB = 12, 13, 15

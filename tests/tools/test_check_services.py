@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from actions.business import load_business, parse_business
-from tools.check_services import NLU, faq_problems, problems
+from tools.business_folder import business_folder
+from tools.check_services import faq_problems, problems
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted(NLU.glob("*.yml"))
+SHIPPED = sorted(business_folder("").nlu.glob("*.yml"))
 
 
 def salon() -> Any:
@@ -26,8 +28,12 @@ def salon() -> Any:
     return parse_business(raw)
 
 
-def test_the_shipped_data_and_business_agree() -> None:
-    assert problems(load_business(), SHIPPED) == []
+@pytest.mark.parametrize("name", ["", "examples/salon"])
+def test_each_shipped_businesss_data_and_file_agree(name: str) -> None:
+    folder = business_folder(name)
+    biz = load_business(folder.business_file)
+    assert problems(biz, sorted(folder.nlu.glob("*.yml"))) == []
+    assert faq_problems(biz, folder.domain) == []
 
 
 def test_a_new_business_with_the_old_words_is_told_each_mismatch() -> None:
@@ -60,8 +66,7 @@ def test_a_faq_topic_the_domain_knows_needs_an_answer(tmp_path: Path) -> None:
         "  utter_faq/hours:\n    - text: hours\n"
         "  utter_faq/walk_ins:\n    - text: walk-ins\n"
     )
-    biz = load_business()
-    assert faq_problems(biz) == []  # the shipped domain and business agree
+    biz = load_business(business_folder("").business_file)
     assert faq_problems(biz, domain) == [
         "domain.yml: utter_faq/walk_ins has no answer (add faq.walk_ins.answer to "
         "the business file)"

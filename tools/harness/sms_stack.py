@@ -22,13 +22,17 @@ from typing import Any
 import redis as redis_sync  # driven from outside; the servers use redis.asyncio
 
 from redisio import keys as redis_keys
+from tools.business_folder import business_folder
 from tools.harness.processes import spawn
 from tools.harness.redis_cluster import BlockingClusterClient
 from tools.harness.redis_server import RedisServer, free_port
 from tools.harness.stopping import dump_stacks, group_members
 
 ROOT = Path(__file__).parents[2]
-MODEL = ROOT / "models" / "assistant.tar.gz"
+#: The business under test (BUSINESS: this repository's own, or a folder such as
+#: examples/salon): its model and its business file, which every server here reads.
+FOLDER = business_folder()
+MODEL = FOLDER.model
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "e2e-auth-token"  # noqa: S105 - the emulator's test token
 API_TOKEN = "e2e-rasa-api-token-0123456789"  # noqa: S105 - Rasa's HTTP API, tests only
@@ -185,7 +189,11 @@ class SmsStack:
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions"]
             + ["--port", str(self.action_port)]
             + (["--debug"] if self.debug else []),
-            {"SANIC_HOST": "127.0.0.1", "REDIS_URL": self.redis_url},
+            {
+                "SANIC_HOST": "127.0.0.1",
+                "REDIS_URL": self.redis_url,
+                "BUSINESS_FILE": str(FOLDER.business_file),
+            },
         )
         waiting = [(self.start_rasa(wait=False), "rasa")]
         waiting += [(self.start_rasa(n, p, wait=False), n) for n, p in replicas]
@@ -208,6 +216,7 @@ class SmsStack:
             "SMS_API_KEYS": f"e2e:{SMS_API_KEY}",
             "SMS_SEND_HOURS": "00:00-24:00",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            "BUSINESS_FILE": str(FOLDER.business_file),
             **self.api_env,
         }
 
