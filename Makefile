@@ -20,6 +20,9 @@ TEST_STORIES := tests/test_stories.yml
 export BUSINESS_MODEL := models/assistant.tar.gz
 else
 override BUSINESS := $(patsubst %/,%,$(strip $(BUSINESS)))
+ifeq ($(wildcard $(BUSINESS)/business.yml),)
+$(error BUSINESS=$(BUSINESS) has no business.yml: a business folder holds business.yml, domain.yml, data/, test_stories.yml and bank.yml (docs/adapting.md))
+endif
 export BUSINESS
 export BUSINESS_FILE := $(BUSINESS)/business.yml
 export BUSINESS_DOMAIN := $(BUSINESS)/domain.yml

@@ -43,6 +43,18 @@ def test_make_and_python_name_the_same_files(name: str) -> None:
     }
 
 
+def test_a_folder_with_no_business_file_stops_make_naming_it(tmp_path: Path) -> None:
+    done = subprocess.run(  # noqa: S603
+        ["make", "-s", "train", f"BUSINESS={tmp_path}"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"BUSINESS={tmp_path} has no business.yml" in done.stderr
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_business_is_whole_and_agrees_with_its_bank(name: str) -> None:
     folder = business_folder(name)
