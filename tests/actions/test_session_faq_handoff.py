@@ -48,7 +48,7 @@ async def start_session(
 
 async def test_sms_session_names_the_business() -> None:
     said, events = await start_session(metadata={"channel_type": "sms"})
-    assert said == ["Hi, this is Bright Smile Dental."]
+    assert said == [f"Hi, this is {BIZ.name}."]
     assert slots_of(events)["channel_type"] == "sms"
     assert events[0]["event"] == "session_started"
     assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
@@ -85,7 +85,7 @@ async def test_only_the_name_carries_over_and_the_greeting_uses_it() -> None:
         },
         metadata={"channel_type": "sms"},
     )
-    assert said == ["Hi Sam Lee, this is Bright Smile Dental."]
+    assert said == [f"Hi Sam Lee, this is {BIZ.name}."]
     assert set(slots_of(events)) == {
         "channel_type",
         "customer_name",
@@ -139,7 +139,7 @@ async def test_a_matched_contact_fills_the_name_and_the_greeting_uses_it() -> No
     said, events = await start_session(
         metadata={"channel_type": "sms", "contact": contact}
     )
-    assert said == ["Hi Jane Doe, this is Bright Smile Dental."]
+    assert said == [f"Hi Jane Doe, this is {BIZ.name}."]
     assert slots_of(events)["customer_name"] == "Jane Doe"
     # The business's record wins over the name carried from the last session.
     said, events = await start_session(
@@ -151,7 +151,7 @@ async def test_a_matched_contact_fills_the_name_and_the_greeting_uses_it() -> No
     said, _ = await start_session(
         metadata={"channel_type": "sms", "contact": {**contact, "name": None}}
     )
-    assert said == ["Hi, this is Bright Smile Dental."]
+    assert said == [f"Hi, this is {BIZ.name}."]
 
 
 def test_hours_are_said_from_the_business_file() -> None:
