@@ -10,7 +10,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.business import business
+from actions.business import Business, business
 from actions.replies import MAX_REPLY
 
 DOMAIN: dict[str, Any] = yaml.safe_load(
@@ -94,16 +94,23 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def next_weekday(weekday: int, min_days_ahead: int = 2) -> date:
-    """The first date at least `min_days_ahead` away that falls on `weekday` (Mon 0)."""
-    day = business().now().date() + timedelta(days=min_days_ahead)
+def next_weekday(
+    weekday: int, min_days_ahead: int = 2, biz: Business | None = None
+) -> date:
+    """The first date at least `min_days_ahead` away that falls on `weekday` (Mon 0),
+    in `biz`'s time zone (default: the in-process business)."""
+    day = (biz or business()).now().date() + timedelta(days=min_days_ahead)
     while day.weekday() != weekday:
         day += timedelta(days=1)
     return day
 
 
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=business().timezone)
+def local(
+    day: date, hour: int, minute: int = 0, biz: Business | None = None
+) -> datetime:
+    return datetime.combine(
+        day, time(hour, minute), tzinfo=(biz or business()).timezone
+    )
 
 
 def mdy(day: date) -> str:

@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 
 from actions.business import Service, load_business
 from actions.faq import opening_hours
+from tests.actions import trackers
+from tests.actions.trackers import mdy as mdy  # the same for any business
 from tools.harness.sms_stack import FOLDER
 
 BIZ = load_business(FOLDER.business_file)
@@ -49,16 +51,8 @@ def open_day(
 
 
 def next_weekday(weekday: int, min_days_ahead: int = 2) -> date:
-    """The first date at least `min_days_ahead` away that falls on `weekday` (Mon 0)."""
-    day = BIZ.now().date() + timedelta(days=min_days_ahead)
-    while day.weekday() != weekday:
-        day += timedelta(days=1)
-    return day
+    return trackers.next_weekday(weekday, min_days_ahead, BIZ)
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=BIZ.timezone)
-
-
-def mdy(day: date) -> str:
-    return f"{day.month}/{day.day}"
+    return trackers.local(day, hour, minute, BIZ)
